@@ -1,0 +1,307 @@
+"""Validated loading of the three input tables of DESIGN.md: case manifest, centerlines,
+stenosis instances.
+
+Each defect raises :class:`~stages.errors.InputError` naming the file, the line (header = line
+1) and the column. Centerline points are world mm (LPS) ``[x, y, z]``; ``point_id`` orders the
+points of a vessel. Paths in a manifest are relative to the manifest's folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from stages.errors import InputError
+from stages.io.volumes import read_geometry
+
+GRADES = (1, 2, 3, 4, 5)
+SPLITS = ("train", "val", "test")
+MANIFEST_COLUMNS = ("case_id", "image", "centerlines")
+CENTERLINE_COLUMNS = ("vessel_id", "point_id", "x", "y", "z")
+INSTANCE_COLUMNS = ("instance_id", "case_id", "vessel_id", "start", "end")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One manifest row: absolute paths to its volume and its centerline table."""
+
+    case_id: str
+    image: Path
+    centerlines: Path
+    split: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The cases of a manifest, in file order, keyed by ``case_id``."""
+
+    path: Path
+    cases: dict[str, Case]
+
+    def centerlines(self, case_id: str) -> dict[str, Centerline]:
+        """The validated centerlines of one case (read on every call)."""
+        return load_centerlines(self.cases[case_id].centerlines)
+
+
+@dataclass(frozen=True)
+class Centerline:
+    """One vessel's input centerline, sorted by ``point_id``.
+
+    ``point_ids`` ``[N]`` int64, ``points`` ``[N, 3]`` world mm ``(x, y, z)``, ``radius`` ``[N]``
+    mm or None when the table has no radius column.
+    """
+
+    vessel_id: str
+    point_ids: NDArray[np.int64]
+    points: NDArray[np.float64]
+    radius: NDArray[np.float64] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One stenosis instance: inclusive ``start..end`` input ``point_id`` range of a vessel;
+    ``grade`` 1..5, or 0 when unknown."""
+
+    instance_id: str
+    case_id: str
+    vessel_id: str
+    start: int
+    end: int
+    grade: int
+    line: int
+
+
+def _read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    """All cells as stripped strings; index = line number in the file (header = 1); blank
+    lines skipped. Raises on a missing, unreadable, empty or ragged file and on missing
+    columns."""
+    if not path.is_file():
+        raise InputError(path, "file does not exist" if not path.exists() else "not a file")
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [cell.strip() for cell in next(reader, [])]
+            if not any(header):
+                raise InputError(path, "file is empty (a header row is required)")
+            for column in required:
+                if column not in header:
+                    raise InputError(path, f"missing column '{column}' (columns found: {', '.join(header)})")
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise InputError(
+                        path, f"malformed CSV: {len(row)} fields where the header has {len(header)}",
+                        line=reader.line_num,
+                    )
+                rows.append([cell.strip() for cell in row])
+                lines.append(reader.line_num)
+    except (csv.Error, UnicodeDecodeError, OSError) as exc:
+        raise InputError(path, f"cannot read table: {exc}") from None
+    if not rows:
+        raise InputError(path, "table has a header but no rows")
+    return pd.DataFrame(rows, columns=header, index=pd.Index(lines, dtype=np.int64), dtype=str)
+
+
+def _text(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """A column of non-empty strings."""
+    values = table[column]
+    empty = values == ""
+    if empty.any():
+        raise InputError(path, "empty value", line=int(values.index[empty.argmax()]), field=column)
+    return values
+
+
+def _integers(table: pd.DataFrame, column: str, path: Path, *, allow_empty: bool = False) -> pd.Series:
+    """A column of integers (int64); empty cells become 0 when ``allow_empty``."""
+    values = table[column]
+    ok = values.str.fullmatch(_INTEGER.pattern)
+    if allow_empty:
+        ok |= values == ""
+    if not ok.all():
+        bad = values.index[(~ok).argmax()]
+        raise InputError(path, f"expected an integer, got '{values[bad]}'", line=int(bad), field=column)
+    return values.replace("", "0").astype(np.int64)
+
+
+def _numbers(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """A column of finite floats."""
+    values = table[column]
+    parsed = pd.to_numeric(values, errors="coerce").astype(np.float64)
+    not_number = parsed.isna() & ~values.str.lower().isin(("nan", "-nan", "+nan"))
+    if not_number.any():
+        bad = values.index[not_number.argmax()]
+        what = "missing value" if values[bad] == "" else f"expected a number, got '{values[bad]}'"
+        raise InputError(path, what, line=int(bad), field=column)
+    not_finite = ~np.isfinite(parsed.to_numpy())
+    if not_finite.any():
+        bad = values.index[not_finite.argmax()]
+        raise InputError(path, f"value is not finite ({values[bad]})", line=int(bad), field=column)
+    return parsed
+
+
+def _unique(values: pd.Series, path: Path, column: str, what: str) -> None:
+    duplicated = values.duplicated()
+    if duplicated.any():
+        line = int(values.index[duplicated.argmax()])
+        first = int(values.index[(values == values[line]).argmax()])
+        raise InputError(path, f"duplicate {what} '{values[line]}' (first on line {first})", line=line, field=column)
+
+
+def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
+    """Read and validate a case manifest ``case_id,image,centerlines[,split]``.
+
+    Checks unique non-empty case ids, existing centerline files, valid splits, and, with
+    ``check_images``, that every image exists and its header reads as a 3D scalar volume.
+    """
+    path = Path(path)
+    table = _read_table(path, MANIFEST_COLUMNS)
+    ids = _text(table, "case_id", path)
+    _unique(ids, path, "case_id", "case_id")
+    has_split = "split" in table.columns
+    if has_split:
+        bad = ~table["split"].isin(SPLITS)
+        if bad.any():
+            line = int(table.index[bad.argmax()])
+            raise InputError(
+                path, f"split must be one of {', '.join(SPLITS)}, got '{table['split'][line]}'",
+                line=line, field="split",
+            )
+    images = _text(table, "image", path)
+    centerline_files = _text(table, "centerlines", path)
+    folder = path.parent
+    cases: dict[str, Case] = {}
+    for line, case_id in ids.items():
+        image = folder / images[line]
+        centerlines = folder / centerline_files[line]
+        if check_images:
+            try:
+                read_geometry(image)
+            except InputError as exc:
+                raise InputError(path, f"image {image}: {exc.reason}", line=int(line), field="image") from None
+        if not centerlines.is_file():
+            raise InputError(path, f"centerline file {centerlines} does not exist", line=int(line), field="centerlines")
+        split = table["split"][line] if has_split else None
+        cases[case_id] = Case(case_id, image, centerlines, split, int(line))
+    return Manifest(path=path, cases=cases)
+
+
+def load_centerlines(path: str | Path) -> dict[str, Centerline]:
+    """Read and validate a centerline table ``vessel_id,point_id,x,y,z[,radius]``.
+
+    Returns the vessels in order of first appearance, each sorted by ``point_id``. Checks
+    integer point ids unique within a vessel, finite coordinates, positive finite radii and at
+    least 2 points per vessel.
+    """
+    path = Path(path)
+    table = _read_table(path, CENTERLINE_COLUMNS)
+    vessel = _text(table, "vessel_id", path)
+    point_id = _integers(table, "point_id", path)
+    xyz = np.stack([_numbers(table, axis, path).to_numpy() for axis in ("x", "y", "z")], axis=1)
+    radius = None
+    if "radius" in table.columns:
+        radius = _numbers(table, "radius", path)
+        if (radius <= 0).any():
+            bad = radius.index[(radius <= 0).argmax()]
+            raise InputError(path, f"radius must be positive, got {table['radius'][bad]}", line=int(bad), field="radius")
+        radius = radius.to_numpy()
+    repeated = table.index[(vessel + "/" + point_id.astype(str)).duplicated().to_numpy()]
+    if len(repeated):
+        line = int(repeated[0])
+        raise InputError(
+            path, f"duplicate point_id {point_id[line]} in vessel '{vessel[line]}'", line=line, field="point_id"
+        )
+    vessels: dict[str, Centerline] = {}
+    lines = table.index.to_numpy()
+    for vessel_id in pd.unique(vessel):
+        rows = np.flatnonzero(vessel.to_numpy() == vessel_id)
+        if rows.size < 2:
+            raise InputError(
+                path, f"vessel '{vessel_id}' has {rows.size} point; a centerline needs at least 2",
+                line=int(lines[rows[0]]), field="vessel_id",
+            )
+        order = rows[np.argsort(point_id.to_numpy()[rows], kind="stable")]
+        vessels[vessel_id] = Centerline(
+            vessel_id=vessel_id,
+            point_ids=point_id.to_numpy()[order],
+            points=xyz[order],
+            radius=None if radius is None else radius[order],
+        )
+    return vessels
+
+
+def load_instances(path: str | Path, manifest: Manifest | None = None) -> list[Instance]:
+    """Read and validate a stenosis instance table ``instance_id,case_id,vessel_id,start,end[,grade]``.
+
+    Checks unique ids, integer ``start <= end``, grades in 1..5 (empty = unknown, stored as 0)
+    and, given the ``manifest``, that each case exists, each vessel exists in the case's
+    centerlines and ``start`` and ``end`` are point ids of that vessel.
+    """
+    path = Path(path)
+    table = _read_table(path, INSTANCE_COLUMNS)
+    ids = _text(table, "instance_id", path)
+    _unique(ids, path, "instance_id", "instance_id")
+    case = _text(table, "case_id", path)
+    vessel = _text(table, "vessel_id", path)
+    start = _integers(table, "start", path)
+    end = _integers(table, "end", path)
+    reversed_range = start > end
+    if reversed_range.any():
+        line = int(table.index[reversed_range.argmax()])
+        raise InputError(path, f"start {start[line]} is after end {end[line]}", line=line, field="start")
+    grade = pd.Series(0, index=table.index, dtype=np.int64)
+    if "grade" in table.columns:
+        grade = _integers(table, "grade", path, allow_empty=True)
+        outside = (table["grade"] != "") & ~grade.isin(GRADES)
+        if outside.any():
+            line = int(table.index[outside.argmax()])
+            raise InputError(path, f"grade {grade[line]} is outside 1..5", line=line, field="grade")
+    instances = [
+        Instance(ids[i], case[i], vessel[i], int(start[i]), int(end[i]), int(grade[i]), int(i))
+        for i in table.index
+    ]
+    if manifest is not None:
+        _check_references(path, instances, manifest)
+    return instances
+
+
+def _check_references(path: Path, instances: list[Instance], manifest: Manifest) -> None:
+    """Each instance's case is in the manifest, its vessel in that case's centerlines, and its
+    ``start``/``end`` are point ids of that vessel."""
+    loaded: dict[str, dict[str, Centerline]] = {}
+    for inst in instances:
+        if inst.case_id not in manifest.cases:
+            raise InputError(
+                path, f"case '{inst.case_id}' is not in the manifest {manifest.path}",
+                line=inst.line, field="case_id",
+            )
+        if inst.case_id not in loaded:
+            loaded[inst.case_id] = manifest.centerlines(inst.case_id)
+        vessels = loaded[inst.case_id]
+        if inst.vessel_id not in vessels:
+            raise InputError(
+                path,
+                f"vessel '{inst.vessel_id}' is not in the centerlines of case '{inst.case_id}' "
+                f"({manifest.cases[inst.case_id].centerlines}; vessels: {', '.join(vessels)})",
+                line=inst.line, field="vessel_id",
+            )
+        point_ids = vessels[inst.vessel_id].point_ids
+        for column, value in (("start", inst.start), ("end", inst.end)):
+            if value not in point_ids:
+                raise InputError(
+                    path,
+                    f"point_id {value} is not on vessel '{inst.vessel_id}' of case '{inst.case_id}' "
+                    f"(its point ids run {point_ids.min()}..{point_ids.max()})",
+                    line=inst.line, field=column,
+                )

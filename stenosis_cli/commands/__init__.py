@@ -1,0 +1,1 @@
+"""One module per subcommand: parse options, call the stage's plain function, print."""

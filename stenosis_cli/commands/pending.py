@@ -1,0 +1,61 @@
+"""Subcommands of DESIGN.md that are not built yet: they say so and exit 2."""
+
+from __future__ import annotations
+
+import typer
+
+from stages.errors import NotImplementedYet
+
+# name -> (one-line purpose, example invocation), in pipeline order
+PENDING: dict[str, tuple[str, str]] = {
+    "extract-scpr": (
+        "Straightened curved planar reformation (3D SCPR) of each vessel -> scpr HDF5 per case.",
+        "stenosis extract-scpr image.nii.gz centerlines.csv -o case000_scpr.h5",
+    ),
+    "crop-ccta": (
+        "CCTA patch around each stenosis instance, resampled in physical space -> patch HDF5.",
+        "stenosis crop-ccta --manifest cases.csv --instances instances.csv -o patches/",
+    ),
+    "build-dataset": (
+        "Instance-level training data (SCPR + patch + points + mask, splits) -> dataset HDF5.",
+        "stenosis build-dataset --manifest cases.csv --instances instances.csv -o dataset.h5",
+    ),
+    "train": (
+        "Train the CFR model with the clinical risk-aware loss -> run folder with checkpoints.",
+        "stenosis train --dataset dataset.h5 --config examples/configs/demo.yaml --out runs/demo",
+    ),
+    "predict": (
+        "Grade the instances of a dataset with a checkpoint -> predictions CSV.",
+        "stenosis predict --checkpoint runs/demo/best.pt --dataset dataset.h5 --split test -o preds.csv",
+    ),
+    "evaluate": (
+        "Metrics reports (QWK, MAE, AMAE, MCRE, AMCRE) from one or more predictions CSVs.",
+        "stenosis evaluate preds.csv --json report.json --plot figures/",
+    ),
+    "gradcam": (
+        "Grad-CAM overlays on the straightened vessel for chosen instances -> PNGs.",
+        "stenosis gradcam --checkpoint runs/demo/best.pt --dataset dataset.h5 --instance case000_LAD_0 -o cam/",
+    ),
+    "demo": (
+        "The whole pipeline on a small phantom cohort, on CPU.",
+        "stenosis demo --out demo-out",
+    ),
+}
+
+
+def _make(name: str):
+    def command(ctx: typer.Context) -> None:
+        raise NotImplementedYet(f"'stenosis {name}'")
+
+    return command
+
+
+def register(app: typer.Typer) -> None:
+    """Add every pending subcommand to ``app``; each accepts any arguments and exits 2."""
+    for name, (purpose, example) in PENDING.items():
+        app.command(
+            name,
+            help=f"{purpose} [not implemented yet]",
+            epilog=f"Example: {example}",
+            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        )(_make(name))

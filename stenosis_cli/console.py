@@ -1,0 +1,32 @@
+"""Rich output on stderr and progress bars that appear only on a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def show_progress(quiet: bool) -> bool:
+    """Progress bars only on an interactive terminal and without ``--quiet``."""
+    return not quiet and err_console.is_terminal
+
+
+@contextmanager
+def progress_callback(description: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A ``(done, total)`` callback for a stage function, drawing a rich bar on stderr when
+    :func:`show_progress` allows, else doing nothing."""
+    if not show_progress(quiet):
+        yield lambda done, total: None
+        return
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=False) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

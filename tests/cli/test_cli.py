@@ -1,0 +1,69 @@
+"""The command line: help, version, unbuilt subcommands, one-line errors, --debug."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stenosis_cli.commands.pending import PENDING
+from stenosis_cli.main import run
+
+DESIGN_COMMANDS = [
+    "synth", "extract-scpr", "crop-ccta", "build-dataset", "train", "predict", "evaluate", "gradcam", "demo",
+]
+
+
+def _stenosis(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script's module, as a user would run it, in a pipe."""
+    code = "from stenosis_cli.main import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          env={"COLUMNS": "200", "PATH": ""})
+
+
+def test_help_lists_every_design_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in DESIGN_COMMANDS:
+        assert f" {name} " in out, name
+
+
+@pytest.mark.parametrize("name", [*DESIGN_COMMANDS, "validate"])
+def test_every_subcommand_help_shows_an_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"Example: stenosis {name}" in out
+
+
+@pytest.mark.parametrize("name", sorted(PENDING))
+def test_unbuilt_subcommand_exits_2(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run([name, "--some", "arg"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"stenosis: error: 'stenosis {name}' is not implemented yet"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import stages
+
+    assert run(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"stenosis {stages.__version__}"
+
+
+def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["synth", "--cases", "0", "--out", "x"]) == 2
+    assert run(["no-such-command"]) == 2
+
+
+def test_error_in_a_pipe_is_one_line_without_traceback(tmp_path: Path) -> None:
+    result = _stenosis("validate", "--manifest", str(tmp_path / "missing.csv"))
+    assert result.returncode == 2
+    assert result.stderr == f"stenosis: error: {tmp_path / 'missing.csv'}: file does not exist\n"
+    assert result.stdout == ""
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = _stenosis("--debug", "validate", "--manifest", str(tmp_path / "missing.csv"))
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "InputError" in result.stderr
