@@ -8,8 +8,6 @@ points of a vessel. Paths in a manifest are relative to the manifest's folder.
 
 from __future__ import annotations
 
-import csv
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from stages.errors import InputError
+from stages.io.csvtable import check_unique, integer_column, number_column, read_table, text_column
 from stages.io.volumes import read_geometry
 
 GRADES = (1, 2, 3, 4, 5)
@@ -26,7 +25,6 @@ SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ("case_id", "image", "centerlines")
 CENTERLINE_COLUMNS = ("vessel_id", "point_id", "x", "y", "z")
 INSTANCE_COLUMNS = ("instance_id", "case_id", "vessel_id", "start", "end")
-_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 @dataclass(frozen=True)
@@ -80,85 +78,6 @@ class Instance:
     line: int
 
 
-def _read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
-    """All cells as stripped strings; index = line number in the file (header = 1); blank
-    lines skipped. Raises on a missing, unreadable, empty or ragged file and on missing
-    columns."""
-    if not path.is_file():
-        raise InputError(path, "file does not exist" if not path.exists() else "not a file")
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [cell.strip() for cell in next(reader, [])]
-            if not any(header):
-                raise InputError(path, "file is empty (a header row is required)")
-            for column in required:
-                if column not in header:
-                    raise InputError(path, f"missing column '{column}' (columns found: {', '.join(header)})")
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise InputError(
-                        path, f"malformed CSV: {len(row)} fields where the header has {len(header)}",
-                        line=reader.line_num,
-                    )
-                rows.append([cell.strip() for cell in row])
-                lines.append(reader.line_num)
-    except (csv.Error, UnicodeDecodeError, OSError) as exc:
-        raise InputError(path, f"cannot read table: {exc}") from None
-    if not rows:
-        raise InputError(path, "table has a header but no rows")
-    return pd.DataFrame(rows, columns=header, index=pd.Index(lines, dtype=np.int64), dtype=str)
-
-
-def _text(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """A column of non-empty strings."""
-    values = table[column]
-    empty = values == ""
-    if empty.any():
-        raise InputError(path, "empty value", line=int(values.index[empty.argmax()]), field=column)
-    return values
-
-
-def _integers(table: pd.DataFrame, column: str, path: Path, *, allow_empty: bool = False) -> pd.Series:
-    """A column of integers (int64); empty cells become 0 when ``allow_empty``."""
-    values = table[column]
-    ok = values.str.fullmatch(_INTEGER.pattern)
-    if allow_empty:
-        ok |= values == ""
-    if not ok.all():
-        bad = values.index[(~ok).argmax()]
-        raise InputError(path, f"expected an integer, got '{values[bad]}'", line=int(bad), field=column)
-    return values.replace("", "0").astype(np.int64)
-
-
-def _numbers(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """A column of finite floats."""
-    values = table[column]
-    parsed = pd.to_numeric(values, errors="coerce").astype(np.float64)
-    not_number = parsed.isna() & ~values.str.lower().isin(("nan", "-nan", "+nan"))
-    if not_number.any():
-        bad = values.index[not_number.argmax()]
-        what = "missing value" if values[bad] == "" else f"expected a number, got '{values[bad]}'"
-        raise InputError(path, what, line=int(bad), field=column)
-    not_finite = ~np.isfinite(parsed.to_numpy())
-    if not_finite.any():
-        bad = values.index[not_finite.argmax()]
-        raise InputError(path, f"value is not finite ({values[bad]})", line=int(bad), field=column)
-    return parsed
-
-
-def _unique(values: pd.Series, path: Path, column: str, what: str) -> None:
-    duplicated = values.duplicated()
-    if duplicated.any():
-        line = int(values.index[duplicated.argmax()])
-        first = int(values.index[(values == values[line]).argmax()])
-        raise InputError(path, f"duplicate {what} '{values[line]}' (first on line {first})", line=line, field=column)
-
-
 def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
     """Read and validate a case manifest ``case_id,image,centerlines[,split]``.
 
@@ -166,9 +85,9 @@ def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
     ``check_images``, that every image exists and its header reads as a 3D scalar volume.
     """
     path = Path(path)
-    table = _read_table(path, MANIFEST_COLUMNS)
-    ids = _text(table, "case_id", path)
-    _unique(ids, path, "case_id", "case_id")
+    table = read_table(path, MANIFEST_COLUMNS)
+    ids = text_column(table, "case_id", path)
+    check_unique(ids, path, "case_id")
     has_split = "split" in table.columns
     if has_split:
         bad = ~table["split"].isin(SPLITS)
@@ -178,8 +97,8 @@ def load_manifest(path: str | Path, *, check_images: bool = True) -> Manifest:
                 path, f"split must be one of {', '.join(SPLITS)}, got '{table['split'][line]}'",
                 line=line, field="split",
             )
-    images = _text(table, "image", path)
-    centerline_files = _text(table, "centerlines", path)
+    images = text_column(table, "image", path)
+    centerline_files = text_column(table, "centerlines", path)
     folder = path.parent
     cases: dict[str, Case] = {}
     for line, case_id in ids.items():
@@ -205,13 +124,13 @@ def load_centerlines(path: str | Path) -> dict[str, Centerline]:
     least 2 points per vessel.
     """
     path = Path(path)
-    table = _read_table(path, CENTERLINE_COLUMNS)
-    vessel = _text(table, "vessel_id", path)
-    point_id = _integers(table, "point_id", path)
-    xyz = np.stack([_numbers(table, axis, path).to_numpy() for axis in ("x", "y", "z")], axis=1)
+    table = read_table(path, CENTERLINE_COLUMNS)
+    vessel = text_column(table, "vessel_id", path)
+    point_id = integer_column(table, "point_id", path)
+    xyz = np.stack([number_column(table, axis, path).to_numpy() for axis in ("x", "y", "z")], axis=1)
     radius = None
     if "radius" in table.columns:
-        radius = _numbers(table, "radius", path)
+        radius = number_column(table, "radius", path)
         if (radius <= 0).any():
             bad = radius.index[(radius <= 0).argmax()]
             raise InputError(path, f"radius must be positive, got {table['radius'][bad]}", line=int(bad), field="radius")
@@ -249,20 +168,20 @@ def load_instances(path: str | Path, manifest: Manifest | None = None) -> list[I
     centerlines and ``start`` and ``end`` are point ids of that vessel.
     """
     path = Path(path)
-    table = _read_table(path, INSTANCE_COLUMNS)
-    ids = _text(table, "instance_id", path)
-    _unique(ids, path, "instance_id", "instance_id")
-    case = _text(table, "case_id", path)
-    vessel = _text(table, "vessel_id", path)
-    start = _integers(table, "start", path)
-    end = _integers(table, "end", path)
+    table = read_table(path, INSTANCE_COLUMNS)
+    ids = text_column(table, "instance_id", path)
+    check_unique(ids, path, "instance_id")
+    case = text_column(table, "case_id", path)
+    vessel = text_column(table, "vessel_id", path)
+    start = integer_column(table, "start", path)
+    end = integer_column(table, "end", path)
     reversed_range = start > end
     if reversed_range.any():
         line = int(table.index[reversed_range.argmax()])
         raise InputError(path, f"start {start[line]} is after end {end[line]}", line=line, field="start")
     grade = pd.Series(0, index=table.index, dtype=np.int64)
     if "grade" in table.columns:
-        grade = _integers(table, "grade", path, allow_empty=True)
+        grade = integer_column(table, "grade", path, allow_empty=True)
         outside = (table["grade"] != "") & ~grade.isin(GRADES)
         if outside.any():
             line = int(table.index[outside.argmax()])
