@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import stages
-from stenosis_cli.commands import pending, synth, validate
+from stenosis_cli.commands import evaluate, pending, synth, validate
 from stenosis_cli.state import STATE
 
 app = typer.Typer(
@@ -42,6 +42,11 @@ def root(
     STATE.debug = debug
 
 
-synth.register(app)
-validate.register(app)
-pending.register(app)
+# Every subcommand, in pipeline order; those without a module here are not built yet.
+ORDER = ("synth", "validate", "extract-scpr", "crop-ccta", "build-dataset", "train", "predict", "evaluate", "gradcam", "demo")
+BUILT = {"synth": synth, "validate": validate, "evaluate": evaluate}
+for _name in ORDER:
+    if _name in BUILT:
+        BUILT[_name].register(app)
+    else:
+        pending.register(app, _name)

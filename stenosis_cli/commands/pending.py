@@ -28,10 +28,6 @@ PENDING: dict[str, tuple[str, str]] = {
         "Grade the instances of a dataset with a checkpoint -> predictions CSV.",
         "stenosis predict --checkpoint runs/demo/best.pt --dataset dataset.h5 --split test -o preds.csv",
     ),
-    "evaluate": (
-        "Metrics reports (QWK, MAE, AMAE, MCRE, AMCRE) from one or more predictions CSVs.",
-        "stenosis evaluate preds.csv --json report.json --plot figures/",
-    ),
     "gradcam": (
         "Grad-CAM overlays on the straightened vessel for chosen instances -> PNGs.",
         "stenosis gradcam --checkpoint runs/demo/best.pt --dataset dataset.h5 --instance case000_LAD_0 -o cam/",
@@ -50,12 +46,12 @@ def _make(name: str):
     return command
 
 
-def register(app: typer.Typer) -> None:
-    """Add every pending subcommand to ``app``; each accepts any arguments and exits 2."""
-    for name, (purpose, example) in PENDING.items():
-        app.command(
-            name,
-            help=f"{purpose} [not implemented yet]",
-            epilog=f"Example: {example}",
-            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-        )(_make(name))
+def register(app: typer.Typer, name: str) -> None:
+    """Add the pending subcommand ``name`` to ``app``; it accepts any arguments and exits 2."""
+    purpose, example = PENDING[name]
+    app.command(
+        name,
+        help=f"{purpose} [not implemented yet]",
+        epilog=f"Example: {example}",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(_make(name))
