@@ -27,7 +27,7 @@ def confusion_png(report: dict[str, Any], path: Path, title: str) -> None:
     counts = np.array(report["confusion"], dtype=np.float64)
     rows = counts.sum(axis=1, keepdims=True)
     normalised = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     for ax, values, label, fmt in ((axes[0], counts, "count", "{:.0f}"), (axes[1], normalised, "share of row", "{:.2f}")):
         image = ax.imshow(values, cmap="Blues", vmin=0)
         ax.set_xticks(range(5), GRADES)

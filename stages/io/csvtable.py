@@ -14,6 +14,7 @@ import pandas as pd
 from stages.errors import InputError
 
 _INTEGER = r"[+-]?\d+"
+_PADDING = re.compile(rb"[ \t][,\r\n]|[,\n][ \t]|^[ \t]|[ \t]$")
 
 
 def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
@@ -42,12 +43,19 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
     except (UnicodeDecodeError, OSError) as exc:
         raise InputError(path, f"cannot read table: {exc}") from None
     table = raw.iloc[1:].set_axis(header, axis=1)
-    table = table.apply(lambda col: col.str.strip())
+    if _has_padding(path):
+        table = table.apply(lambda col: col.str.strip())
     table.index = pd.RangeIndex(2, 2 + len(table))
     table = table[(table != "").any(axis=1)]
     if table.empty:
         raise InputError(path, "table has a header but no rows")
     return table
+
+
+def _has_padding(path: Path) -> bool:
+    """Whether any cell may start or end with a space or tab (a cheap scan of the bytes, so
+    the common unpadded table skips stripping every cell)."""
+    return _PADDING.search(path.read_bytes()) is not None
 
 
 def _header(path: Path) -> list[str]:
