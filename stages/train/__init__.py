@@ -1,0 +1,1 @@
+"""Training: losses and output heads, the loop, schedule and distributed set-up."""
