@@ -1,0 +1,1 @@
+"""Networks: 3D residual U-Net backbones, curved feature reconstruction, grade transformer."""
