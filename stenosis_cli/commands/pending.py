@@ -8,10 +8,6 @@ from stages.errors import NotImplementedYet
 
 # name -> (one-line purpose, example invocation), in pipeline order
 PENDING: dict[str, tuple[str, str]] = {
-    "extract-scpr": (
-        "Straightened curved planar reformation (3D SCPR) of each vessel -> scpr HDF5 per case.",
-        "stenosis extract-scpr image.nii.gz centerlines.csv -o case000_scpr.h5",
-    ),
     "crop-ccta": (
         "CCTA patch around each stenosis instance, resampled in physical space -> patch HDF5.",
         "stenosis crop-ccta --manifest cases.csv --instances instances.csv -o patches/",
