@@ -1,0 +1,123 @@
+"""The dataset HDF5 file of DESIGN.md: one group per stenosis instance plus an index.
+
+``/instances/<instance_id>/``: ``scpr`` int16 ``[D, H, W]`` HU (the SCPR of the extended
+instance Ŝ), ``ccta`` int16 ``[Dc, Hc, Wc]`` HU (the patch), ``ccta_points`` float32 ``[D, 3]``
+(the Ŝ points as continuous ``[z, y, x]`` indices into ``ccta``), ``mask`` bool ``[D]`` (False
+on padding); attributes ``case_id``, ``vessel_id``, ``split``, ``grade`` (0 when unknown),
+``core_start``, ``core_end`` and any extras (e.g. the input ``start``/``end`` point ids, the
+patch geometry). ``/index/`` holds ``instance_id``, ``case_id``, ``vessel_id``, ``split`` and
+``grade`` arrays in instance order so a split can be listed without opening every group.
+Root attributes: schema version, provenance, and ``normalisation`` (JSON: the HU window
+``[low, high]`` that :func:`normalise` maps to ``[0, 1]``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+from numpy.typing import NDArray
+
+from stages.errors import InputError
+from stages.io.artifacts import write_h5
+
+DEFAULT_WINDOW = (-300.0, 1200.0)
+_STR = h5py.string_dtype()
+
+
+@dataclass
+class InstanceRecord:
+    """One stenosis instance's arrays and attributes (see the module doc for shapes)."""
+
+    instance_id: str
+    case_id: str
+    vessel_id: str
+    split: str
+    grade: int
+    scpr: NDArray
+    ccta: NDArray
+    ccta_points: NDArray
+    mask: NDArray[np.bool_]
+    core_start: int
+    core_end: int
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        d = self.scpr.shape[0]
+        if self.scpr.ndim != 3 or self.ccta.ndim != 3:
+            raise ValueError(f"instance {self.instance_id}: scpr and ccta must be 3D")
+        if self.ccta_points.shape != (d, 3) or self.mask.shape != (d,):
+            raise ValueError(f"instance {self.instance_id}: ccta_points must be [{d}, 3] and mask [{d}]")
+        if not 0 <= self.core_start <= self.core_end < d:
+            raise ValueError(f"instance {self.instance_id}: core {self.core_start}..{self.core_end} outside 0..{d - 1}")
+
+
+def normalise(hu: NDArray, window: tuple[float, float]) -> NDArray[np.float32]:
+    """HU clipped to ``window`` and mapped linearly to ``[0, 1]`` (float32)."""
+    low, high = window
+    return ((np.clip(hu.astype(np.float32), low, high) - low) / (high - low)).astype(np.float32)
+
+
+def _hu16(values: NDArray) -> NDArray[np.int16]:
+    return np.clip(np.rint(values), -32768, 32767).astype(np.int16)
+
+
+def write_dataset(
+    path: str | Path,
+    records: Iterable[InstanceRecord],
+    prov: Mapping[str, Any],
+    window: tuple[float, float] = DEFAULT_WINDOW,
+) -> int:
+    """Write all ``records`` atomically to ``path``; returns how many were written."""
+    columns: dict[str, list] = {k: [] for k in ("instance_id", "case_id", "vessel_id", "split", "grade")}
+    with write_h5(path, prov) as h5:
+        h5.attrs["normalisation"] = json.dumps({"window": list(window)})
+        groups = h5.create_group("instances")
+        for record in records:
+            group = groups.create_group(record.instance_id)
+            group.create_dataset("scpr", data=_hu16(record.scpr))
+            group.create_dataset("ccta", data=_hu16(record.ccta))
+            group.create_dataset("ccta_points", data=record.ccta_points.astype(np.float32))
+            group.create_dataset("mask", data=record.mask.astype(bool))
+            attrs = {"case_id": record.case_id, "vessel_id": record.vessel_id, "split": record.split,
+                     "grade": int(record.grade), "core_start": int(record.core_start), "core_end": int(record.core_end)}
+            for key, value in {**record.extras, **attrs}.items():
+                group.attrs[key] = value
+            for key in columns:
+                columns[key].append(getattr(record, key))
+        index = h5.create_group("index")
+        for key, values in columns.items():
+            index.create_dataset(key, data=np.array(values, dtype=np.int8 if key == "grade" else _STR))
+    return len(columns["instance_id"])
+
+
+@dataclass(frozen=True)
+class DatasetIndex:
+    """The ``/index`` arrays of a dataset file and its HU window."""
+
+    instance_id: NDArray[np.str_]
+    case_id: NDArray[np.str_]
+    vessel_id: NDArray[np.str_]
+    split: NDArray[np.str_]
+    grade: NDArray[np.int64]
+    window: tuple[float, float]
+
+
+def read_index(path: str | Path) -> DatasetIndex:
+    """The instance index of a dataset file; :class:`InputError` when the file is missing or
+    is not a dataset written by :func:`write_dataset`."""
+    if not Path(path).is_file():
+        raise InputError(path, "dataset file does not exist")
+    try:
+        with h5py.File(path, "r") as h5:
+            index = h5["index"]
+            strings = {k: index[k].asstr()[()].astype(str) for k in ("instance_id", "case_id", "vessel_id", "split")}
+            window = tuple(json.loads(h5.attrs["normalisation"])["window"])
+            return DatasetIndex(**strings, grade=index["grade"][()].astype(np.int64), window=window)
+    except (OSError, KeyError) as exc:
+        raise InputError(path, f"not a stenosis dataset file ({exc})") from None

@@ -1,0 +1,78 @@
+"""The dataset file, the lazily opened torch Dataset, augmentation and collate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy.ndimage import map_coordinates
+from torch.utils.data import DataLoader
+
+from stages.dataset.loader import Augment, InstanceDataset, collate
+from stages.dataset.store import DEFAULT_WINDOW, read_index
+from stages.errors import InputError
+from tests.dataset.helpers import write_tube_dataset
+
+BRIGHT = (400 - DEFAULT_WINDOW[0]) / (DEFAULT_WINDOW[1] - DEFAULT_WINDOW[0])
+
+
+@pytest.fixture
+def dataset_file(tmp_path: Path) -> Path:
+    return write_tube_dataset(tmp_path / "dataset.h5")
+
+
+def test_index_and_splits(dataset_file: Path) -> None:
+    index = read_index(dataset_file)
+    assert index.instance_id.tolist() == [f"inst{k:02d}" for k in range(12)]
+    assert index.grade.tolist() == [k % 5 + 1 for k in range(12)]
+    train = InstanceDataset(dataset_file, "train")
+    assert train.instance_ids() == [f"inst{k:02d}" for k in range(0, 12, 3)]
+
+
+def test_item_normalised_and_points_on_lumen(dataset_file: Path) -> None:
+    item = InstanceDataset(dataset_file)[1]
+    assert item["scpr"].shape == (1, 14, 12, 12) and item["ccta"].shape == (1, 16, 16, 16)
+    assert 0.0 <= item["ccta"].min() and item["ccta"].max() <= 1.0
+    on_points = map_coordinates(item["ccta"][0].numpy(), item["ccta_points"].numpy().T, order=1)
+    assert np.all(on_points > 0.8 * BRIGHT)
+    assert item["mask"].tolist()[:3] == [False, False, True]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_augmentation_keeps_points_on_lumen(dataset_file: Path, seed: int) -> None:
+    plain = InstanceDataset(dataset_file)
+    augmented = InstanceDataset(dataset_file, augment=Augment(max_degrees=15), seed=seed)
+    for k in range(3):
+        item = augmented[k]
+        on_points = map_coordinates(item["ccta"][0].numpy(), item["ccta_points"].numpy().T, order=1)
+        assert np.median(on_points) > 0.7 * BRIGHT
+        assert not torch.equal(item["ccta"], plain[k]["ccta"])
+    again = InstanceDataset(dataset_file, augment=Augment(max_degrees=15), seed=seed)
+    assert torch.equal(again[0]["ccta"], augmented[0]["ccta"])
+
+
+def test_collate_pads_variable_lengths(dataset_file: Path) -> None:
+    data = InstanceDataset(dataset_file)
+    batch = collate([data[0], data[1], data[2]])  # lengths 9, 14, 11
+    assert batch["scpr"].shape == (3, 1, 14, 12, 12)
+    assert batch["mask"].sum(1).tolist() == [7, 12, 9]  # two padded points at the vessel start each
+    assert torch.equal(batch["ccta_points"][0, 9:], data[0]["ccta_points"][-1:].expand(5, 3))
+    assert batch["scpr"][0, :, 9:].abs().sum() == 0
+    assert batch["grade"].tolist() == [1, 2, 3]
+
+
+def test_workers_open_the_file_lazily(dataset_file: Path) -> None:
+    data = InstanceDataset(dataset_file, "train")
+    serial = [b["index"].tolist() for b in DataLoader(data, batch_size=2, collate_fn=collate)]
+    parallel = [b["index"].tolist() for b in DataLoader(data, batch_size=2, collate_fn=collate, num_workers=2)]
+    assert serial == parallel == [[0, 3], [6, 9]]
+
+
+def test_not_a_dataset(tmp_path: Path) -> None:
+    (tmp_path / "x.h5").write_bytes(b"nope")
+    with pytest.raises(InputError, match="not a stenosis dataset"):
+        InstanceDataset(tmp_path / "x.h5")
+    with pytest.raises(InputError, match="does not exist"):
+        InstanceDataset(tmp_path / "none.h5")
