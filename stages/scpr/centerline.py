@@ -52,8 +52,9 @@ def resample_centerline(
     cubic smoothing spline over the chord length u of the distinct input points, minimising
     ``sum |p_i - c(u_i)|^2 + lam * integral |c''(u)|^2 du`` with ``lam = smooth**4 / h``
     (``h`` the mean input spacing): its equivalent kernel is about ``smooth`` mm wide, so
-    jitter on a shorter scale is smoothed out while bends of a few mm radius are kept; 0
-    interpolates. With fewer than 5 distinct points it interpolates (degree 1 to 3). Raises
+    jitter on a shorter scale is smoothed out while bends of a few mm radius are kept. With
+    ``smooth`` 0, or fewer than 5 distinct points, it interpolates (not-a-knot, degree 1 to 3
+    with 2 to 3 points). Raises
     ``ValueError`` (without naming the vessel; the caller does) for non-finite points, fewer
     than 2 distinct points, a curve shorter than two steps, or a smoothed curve with a cusp.
     """
@@ -72,10 +73,10 @@ def resample_centerline(
     distinct = xyz[starts]
     first_id, last_id = ids[starts], ids[np.r_[starts[1:] - 1, ids.size - 1]]
     if distinct.shape[0] < 2:
-        raise ValueError("all its points coincide")
+        raise ValueError("all points coincide")
     chord = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(distinct, axis=0), axis=1))]
 
-    if distinct.shape[0] < _MIN_SMOOTHED:
+    if smooth == 0 or distinct.shape[0] < _MIN_SMOOTHED:
         spline = make_interp_spline(chord, distinct, k=min(3, distinct.shape[0] - 1))
     else:
         spline = make_smoothing_spline(chord, distinct, lam=smooth**4 / (chord[-1] / (chord.size - 1)))
@@ -83,14 +84,14 @@ def resample_centerline(
     dense = np.linspace(0.0, chord[-1], int(np.ceil(chord[-1] / step * _DENSE_PER_STEP)) + 1)
     arc = cumulative_trapezoid(np.linalg.norm(velocity(dense), axis=1), dense, initial=0.0)
     if arc[-1] < 2 * step:
-        raise ValueError(f"is {arc[-1]:.3g} mm long, shorter than two steps ({2 * step:g} mm)")
+        raise ValueError(f"the centerline is {arc[-1]:.3g} mm long, shorter than two steps ({2 * step:g} mm)")
 
     arclength = np.arange(int(np.floor(arc[-1] / step + 1e-9)) + 1) * step
     u = np.interp(arclength, arc, dense)
     d = velocity(u)
     speed = np.linalg.norm(d, axis=1)
     if speed.min() < 1e-9 * chord[-1]:
-        raise ValueError("the smoothed curve has a cusp; lower the smoothing")
+        raise ValueError("the smoothed centerline has a cusp; lower the smoothing")
 
     span = np.clip(np.searchsorted(chord, u, side="right") - 1, 0, chord.size - 2)
     fraction = (u - chord[span]) / (chord[span + 1] - chord[span])

@@ -49,14 +49,15 @@ def write_views(h5_path: str | Path, out_dir: str | Path, prefix: str) -> tuple[
             half = pixel * (row_plane.shape[1] - 1) / 2
             fig = Figure(figsize=(4 * half * _INCHES_PER_MM + 1.5, length * _INCHES_PER_MM + 1.2), dpi=100)
             axes = fig.subplots(1, 2, sharey=True)
-            for ax, plane, title in ((axes[0], row_plane, "T-M plane (B = 0)"), (axes[1], column_plane, "T-B plane (M = 0)")):
+            panels = ((axes[0], row_plane, "T-M plane (B = 0)", "M (mm)"), (axes[1], column_plane, "T-B plane (M = 0)", "B (mm)"))
+            for ax, plane, title, across in panels:
                 ax.imshow(
                     plane, cmap="gray", vmin=WINDOW_HU[0], vmax=WINDOW_HU[1], interpolation="nearest",
                     extent=(-half - pixel / 2, half + pixel / 2, length + step / 2, -step / 2), aspect="equal",
                 )
                 ax.axvline(0.0, color="tab:orange", linewidth=0.6, linestyle="--", alpha=0.5)
                 ax.set_title(title, fontsize=8)
-                ax.set_xlabel("mm", fontsize=8)
+                ax.set_xlabel(across, fontsize=8)
                 ax.tick_params(labelsize=7)
             axes[0].set_ylabel("arc length (mm)", fontsize=8)
             fig.suptitle(f"{prefix} {vessel_id}", fontsize=9)
