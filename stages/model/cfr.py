@@ -72,7 +72,7 @@ class CFRModel(nn.Module):
         )
 
     def forward(self, batch: Mapping[str, Tensor]) -> Tensor:
-        f_scpr = self.scpr_backbone(batch["scpr"]) if self.scpr_backbone is not None else None
+        f_scpr = self.scpr_backbone(batch["scpr"], batch["mask"]) if self.scpr_backbone is not None else None
         f_ccta = self.ccta_backbone(batch["ccta"]) if self.ccta_backbone is not None else None
         positions, valid = core_positions(batch["core_start"], batch["core_end"], batch["mask"].shape[1])
         valid = valid & batch["mask"].gather(1, positions)

@@ -84,3 +84,25 @@ def test_config_errors_name_the_argument() -> None:
         ModelConfig.from_dict({"chanels": 3})
     with pytest.raises(ValueError, match="max_tokens"):
         CFRModel(ModelConfig(**{**TINY.to_dict(), "max_tokens": 2}), 5).eval()(make_batch([9], [(0, 8)]))
+
+
+def test_masked_backbone_ignores_padding() -> None:
+    torch.manual_seed(0)
+    net = ResUNet3d(1, 6, (4, 8, 8)).eval()
+    x = torch.randn(1, 1, 9, 10, 10)
+    mask = torch.ones(1, 9, dtype=torch.bool)
+    mask[0, :2] = False  # padding at a vessel start
+    alone = net(x, mask)
+    padded = net(torch.cat([x, torch.randn(1, 1, 6, 10, 10)], dim=2), torch.cat([mask, torch.zeros(1, 6, dtype=torch.bool)], 1))
+    torch.testing.assert_close(padded[:, :, :9], alone, atol=1e-5, rtol=1e-5)
+    assert alone[:, :, :2].abs().max() == 0 and padded[:, :, 9:].abs().max() == 0
+
+
+def test_instance_output_independent_of_batch_padding() -> None:
+    torch.manual_seed(0)
+    model = CFRModel(TINY, n_outputs=5).eval()
+    pair = make_batch([9, 15], [(3, 5), (2, 12)], seed=2)
+    alone = {k: v[:1].clone() for k, v in pair.items()}
+    alone["scpr"] = alone["scpr"][:, :, :9]
+    alone["ccta_points"], alone["mask"] = alone["ccta_points"][:, :9], alone["mask"][:, :9]
+    torch.testing.assert_close(model(pair)[0], model(alone)[0], atol=1e-5, rtol=1e-5)
