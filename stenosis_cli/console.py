@@ -17,11 +17,12 @@ def show_progress(quiet: bool) -> bool:
 
 
 @contextmanager
-def progress_callback(description: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
-    """A ``(done, total)`` callback for a stage function, drawing a rich bar on stderr when
-    :func:`show_progress` allows, else doing nothing."""
+def progress_callback(description: str, quiet: bool) -> Iterator[Callable[..., None]]:
+    """A ``(done, total[, status])`` callback for a stage function, drawing a rich bar on
+    stderr (``status`` after the description) when :func:`show_progress` allows, else doing
+    nothing."""
     if not show_progress(quiet):
-        yield lambda done, total: None
+        yield lambda done, total, status="": None
         return
     columns = (
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -29,4 +30,6 @@ def progress_callback(description: str, quiet: bool) -> Iterator[Callable[[int, 
     )
     with Progress(*columns, console=err_console, transient=False) as bar:
         task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+        yield lambda done, total, status="": bar.update(
+            task, completed=done, total=total, description=f"{description} {status}".strip()
+        )

@@ -41,6 +41,8 @@ class ModelConfig:
             raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, got '{self.modality}'")
         if self.channels < 1 or self.mlp_hidden < 1:
             raise ValueError(f"channels and mlp_hidden must be >= 1, got {self.channels}, {self.mlp_hidden}")
+        if self.heads < 1 or self.channels % self.heads:
+            raise ValueError(f"heads must divide dim (model.channels): channels={self.channels}, heads={self.heads}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 

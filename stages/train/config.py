@@ -46,17 +46,25 @@ class OptimConfig:
     grad_clip: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.weight_decay < 0 or self.grad_clip < 0:
-            raise ValueError("optim.lr must be > 0, optim.weight_decay and optim.grad_clip >= 0")
-        if self.batch_size < 1 or self.epochs < 1 or not 0 <= self.warmup_epochs <= self.epochs:
-            raise ValueError("optim.batch_size and optim.epochs must be >= 1 and 0 <= optim.warmup_epochs <= optim.epochs")
+        checks = (
+            (self.lr > 0, f"optim.lr must be > 0, got {self.lr}"),
+            (self.weight_decay >= 0, f"optim.weight_decay must be >= 0, got {self.weight_decay}"),
+            (self.grad_clip >= 0, f"optim.grad_clip must be >= 0 (0: off), got {self.grad_clip}"),
+            (self.batch_size >= 1, f"optim.batch_size must be >= 1, got {self.batch_size}"),
+            (self.epochs >= 1, f"optim.epochs must be >= 1, got {self.epochs}"),
+            (0 <= self.warmup_epochs <= self.epochs,
+             f"optim.warmup_epochs must lie in 0..optim.epochs ({self.epochs}), got {self.warmup_epochs}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Loader workers and training augmentation (see :class:`stages.dataset.loader.Augment`)."""
 
-    num_workers: int = 2
+    num_workers: int = 4
     augment: bool = True
     max_degrees: float = 10.0
     intensity: float = 0.05

@@ -16,10 +16,6 @@ PENDING: dict[str, tuple[str, str]] = {
         "Instance-level training data (SCPR + patch + points + mask, splits) -> dataset HDF5.",
         "stenosis build-dataset --manifest cases.csv --instances instances.csv -o dataset.h5",
     ),
-    "train": (
-        "Train the CFR model with the clinical risk-aware loss -> run folder with checkpoints.",
-        "stenosis train --dataset dataset.h5 --config examples/configs/demo.yaml --out runs/demo",
-    ),
     "predict": (
         "Grade the instances of a dataset with a checkpoint -> predictions CSV.",
         "stenosis predict --checkpoint runs/demo/best.pt --dataset dataset.h5 --split test -o preds.csv",
