@@ -78,3 +78,12 @@ def broadcast(context: Context, value: Any) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def any_rank(context: Context, flag: bool) -> bool:
+    """True on every rank when ``flag`` is True on any rank (so all ranks stop at one step)."""
+    if not context.distributed:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=context.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item() > 0)

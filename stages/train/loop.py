@@ -202,7 +202,7 @@ class _Trainer:
             losses.append(loss.item())
             if progress is not None:
                 progress(self.step, self.total_steps, f"epoch {self.epoch + 1} loss {np.mean(losses):.3f}")
-            if stop.is_set():
+            if distributed.any_rank(self.context, stop.is_set()):
                 return float(np.mean(losses)), True
         return (float(np.mean(losses)) if losses else math.nan), False
 
