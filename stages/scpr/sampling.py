@@ -7,9 +7,11 @@ World points become continuous voxel indices through :class:`~stages.io.geometry
 fill value, and interpolation blends across its faces (``scipy.ndimage`` mode
 ``grid-constant``, what ``skimage.transform.warp`` uses for ``mode='constant'``).
 
-The volume is read in its own pixel type, without converting it: ``map_coordinates`` with
-order 1 needs no spline prefilter, so each chunk of consecutive planes samples the stored
-array directly and memory stays at one chunk of coordinates on top of the image.
+Speed and memory: the volume is never converted as a whole. Planes are sampled in chunks of
+consecutive points; each chunk's samples lie in a small box of the volume, which is copied
+(as float32 for integer HU, about a megabyte) so ``map_coordinates`` (order 1, no prefilter) reads from cache
+rather than from the whole array, in its cheapest boundary mode. The grid is mapped to voxel
+indices once per plane (its centre and one pixel step along B and M), not sample by sample.
 """
 
 from __future__ import annotations
@@ -23,23 +25,42 @@ from stages.io.geometry import Geometry
 
 DEFAULT_FILL = -1024.0
 """HU of air: the value of samples outside the volume."""
-_SAMPLES_PER_CHUNK = 1 << 16
-"""Samples per call of ``map_coordinates``: bounds the coordinate arrays to a few MB."""
+_SAMPLES_PER_CHUNK = 16 * 48 * 48
+"""Samples per chunk: 16 planes of 48 x 48, a box of about 90 x 90 x 70 voxels."""
+
+
+def _offsets(size: int, pixel: float) -> NDArray[np.float64]:
+    """``[size]`` offsets (mm) of the rows (columns) from the plane centre."""
+    return (np.arange(size) - (size - 1) / 2) * pixel
 
 
 def plane_grid(
     points: ArrayLike, normals: ArrayLike, binormals: ArrayLike, size: int, pixel: float
 ) -> NDArray[np.float64]:
     """``[N, size, size, 3]`` world mm of the sampling grid: rows along ``binormals`` (B),
-    columns along ``normals`` (M), centred on ``points``; all inputs ``[N, 3]`` world mm/unit
-    vectors, ``pixel`` mm."""
-    offsets = (np.arange(size) - (size - 1) / 2) * pixel
+    columns along ``normals`` (M), centred on ``points``; all inputs ``[N, 3]`` (world mm,
+    unit vectors), ``pixel`` mm. For carrying other volumes into SCPR space."""
+    offsets = _offsets(size, pixel)
     p, m, b = (np.asarray(a, dtype=np.float64) for a in (points, normals, binormals))
     return (
         p[:, None, None, :]
         + offsets[None, :, None, None] * b[:, None, None, :]
         + offsets[None, None, :, None] * m[:, None, None, :]
     )
+
+
+def _grid_axes(
+    geometry: Geometry, points: NDArray[np.float64], normals: NDArray[np.float64],
+    binormals: NDArray[np.float64], size: int, pixel: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The continuous indices ``(z, y, x)`` of :func:`plane_grid`'s points as a sum: sample
+    ``(n, i, j)`` lies at ``rows[:, n, i] + columns[:, n, j]`` (both ``[3, N, size]``). The
+    index map is affine, so each plane needs its centre and one pixel step along B and M."""
+    centre = geometry.world_to_index(points)
+    along_b = geometry.world_to_index(points + pixel * binormals) - centre
+    along_m = geometry.world_to_index(points + pixel * normals) - centre
+    k = np.arange(size) - (size - 1) / 2
+    return centre.T[:, :, None] + k * along_b.T[:, :, None], k * along_m.T[:, :, None]
 
 
 def sample_planes(
@@ -68,11 +89,25 @@ def sample_planes(
     geometry = Geometry.from_image(image)
     volume = sitk.GetArrayViewFromImage(image)
     out = np.empty((points.shape[0], size, size), dtype=np.float32)
+    box_type = np.result_type(volume.dtype, np.float32)  # exact for int16 HU and for float32 output
     chunk = max(1, _SAMPLES_PER_CHUNK // (size * size))
     for start in range(0, points.shape[0], chunk):
         part = slice(start, start + chunk)
-        index = geometry.world_to_index(plane_grid(points[part], normals[part], binormals[part], size, pixel))
-        map_coordinates(
-            volume, np.moveaxis(index, -1, 0), output=out[part], order=1, mode="grid-constant", cval=fill
-        )
+        rows, columns = _grid_axes(geometry, points[part], normals[part], binormals[part], size, pixel)
+        lowest = (rows.min(axis=2) + columns.min(axis=2)).min(axis=1)
+        highest = (rows.max(axis=2) + columns.max(axis=2)).max(axis=1)
+        low = np.maximum(np.floor(lowest).astype(np.int64), 0)
+        high = np.minimum(np.floor(highest).astype(np.int64) + 2, volume.shape)
+        if np.any(high <= low):
+            out[part] = fill
+            continue
+        # The voxels the samples touch, clipped to the volume, inside a one-voxel border of
+        # the fill value: where the box meets a volume face, samples beyond it blend with the
+        # fill as the volume continued with it ('grid-constant'), and 'nearest' carries the
+        # border outwards; where the box is cut inside the volume no sample reaches the border.
+        box = np.full(tuple(high - low + 2), fill, dtype=box_type)
+        box[1:-1, 1:-1, 1:-1] = volume[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+        rows -= (low - 1)[:, None, None]
+        index = np.add(rows[:, :, :, None], columns[:, :, None, :])
+        map_coordinates(box, index, output=out[part], order=1, mode="nearest")
     return out
