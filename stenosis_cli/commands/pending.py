@@ -16,10 +16,6 @@ PENDING: dict[str, tuple[str, str]] = {
         "Instance-level training data (SCPR + patch + points + mask, splits) -> dataset HDF5.",
         "stenosis build-dataset --manifest cases.csv --instances instances.csv -o dataset.h5",
     ),
-    "predict": (
-        "Grade the instances of a dataset with a checkpoint -> predictions CSV.",
-        "stenosis predict --checkpoint runs/demo/best.pt --dataset dataset.h5 --split test -o preds.csv",
-    ),
     "gradcam": (
         "Grad-CAM overlays on the straightened vessel for chosen instances -> PNGs.",
         "stenosis gradcam --checkpoint runs/demo/best.pt --dataset dataset.h5 --instance case000_LAD_0 -o cam/",

@@ -31,9 +31,11 @@ def tube_record(instance_id: str, length: int, grade: int, split: str, seed: int
                           mask, core.start, core.stop - 1, extras={"start": 3, "end": 9})
 
 
-def write_tube_dataset(path: Path, n: int = 12, lengths: tuple[int, ...] = (9, 14, 11)) -> Path:
-    """``n`` tube instances, grades cycling 1..5, splits train/val/test cycling by case."""
+def write_tube_dataset(path: Path, n: int = 12, lengths: tuple[int, ...] = (9, 14, 11), graded: bool = True) -> Path:
+    """``n`` tube instances, grades cycling 1..5 (all 0 unless ``graded``), splits
+    train/val/test cycling by case."""
     splits = ("train", "val", "test")
-    records = [tube_record(f"inst{k:02d}", lengths[k % len(lengths)], k % 5 + 1, splits[(k % 3)], seed=k) for k in range(n)]
+    records = [tube_record(f"inst{k:02d}", lengths[k % len(lengths)], (k % 5 + 1) * graded, splits[(k % 3)], seed=k)
+               for k in range(n)]
     write_dataset(path, records, provenance("dataset", {"test": True}, {}))
     return path

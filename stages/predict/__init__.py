@@ -1,0 +1,1 @@
+"""Inference: a checkpoint grades the instances of a dataset file -> predictions table."""
