@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import cumulative_trapezoid
-from scipy.interpolate import make_interp_spline, make_smoothing_spline
+from scipy.interpolate import BSpline, make_interp_spline, make_smoothing_spline
 
 REPEAT_TOLERANCE_MM = 1e-6
 """Consecutive input points closer than this are one point."""
@@ -78,8 +78,10 @@ def resample_centerline(
 
     if smooth == 0 or distinct.shape[0] < _MIN_SMOOTHED:
         spline = make_interp_spline(chord, distinct, k=min(3, distinct.shape[0] - 1))
-    else:
-        spline = make_smoothing_spline(chord, distinct, lam=smooth**4 / (chord[-1] / (chord.size - 1)))
+    else:  # one fit per coordinate (scipy < 1.16 fits 1-D data only), on the same knots
+        lam = smooth**4 / (chord[-1] / (chord.size - 1))
+        fits = [make_smoothing_spline(chord, distinct[:, axis], lam=lam) for axis in range(3)]
+        spline = BSpline(fits[0].t, np.stack([fit.c for fit in fits], axis=1), fits[0].k)
     velocity = spline.derivative()
     dense = np.linspace(0.0, chord[-1], int(np.ceil(chord[-1] / step * _DENSE_PER_STEP)) + 1)
     arc = cumulative_trapezoid(np.linalg.norm(velocity(dense), axis=1), dense, initial=0.0)

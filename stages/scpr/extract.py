@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import h5py
+import numpy as np
+from numpy.typing import NDArray
 
 from stages.errors import InputError, StenosisError
 from stages.io.artifacts import is_up_to_date, provenance, write_h5
@@ -162,8 +164,8 @@ def run_case(
     )
 
 
-def _write_vessel(h5: h5py.File, vessel: Vessel, scpr) -> None:
-    """The group ``/<vessel_id>/`` with the datasets of DESIGN.md."""
+def _write_vessel(h5: h5py.File, vessel: Vessel, scpr: NDArray[np.float32]) -> None:
+    """The group ``/<vessel_id>/`` with the datasets of DESIGN.md (``scpr`` ``[N, H, W]``)."""
     group = h5.create_group(vessel.vessel_id)
     group["scpr"] = scpr
     group["points"] = vessel.centerline.points

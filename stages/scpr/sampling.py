@@ -9,9 +9,10 @@ fill value, and interpolation blends across its faces (``scipy.ndimage`` mode
 
 Speed and memory: the volume is never converted as a whole. Planes are sampled in chunks of
 consecutive points; each chunk's samples lie in a small box of the volume, which is copied
-(as float32 for integer HU, about a megabyte) so ``map_coordinates`` (order 1, no prefilter) reads from cache
-rather than from the whole array, in its cheapest boundary mode. The grid is mapped to voxel
-indices once per plane (its centre and one pixel step along B and M), not sample by sample.
+(float32 for integer HU, about a megabyte) so ``map_coordinates`` (order 1, no prefilter)
+reads from cache rather than from the whole array, in its cheapest boundary mode. The grid is
+mapped to voxel indices once per plane (its centre and one pixel step along B and M), not
+sample by sample.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ _SAMPLES_PER_CHUNK = 16 * 48 * 48
 """Samples per chunk: 16 planes of 48 x 48, a box of about 90 x 90 x 70 voxels."""
 
 
-def _offsets(size: int, pixel: float) -> NDArray[np.float64]:
-    """``[size]`` offsets (mm) of the rows (columns) from the plane centre."""
-    return (np.arange(size) - (size - 1) / 2) * pixel
+def _offsets(size: int) -> NDArray[np.float64]:
+    """``[size]`` offsets of the rows (columns) from the plane centre, in pixels."""
+    return np.arange(size) - (size - 1) / 2
 
 
 def plane_grid(
@@ -40,7 +41,7 @@ def plane_grid(
     """``[N, size, size, 3]`` world mm of the sampling grid: rows along ``binormals`` (B),
     columns along ``normals`` (M), centred on ``points``; all inputs ``[N, 3]`` (world mm,
     unit vectors), ``pixel`` mm. For carrying other volumes into SCPR space."""
-    offsets = _offsets(size, pixel)
+    offsets = _offsets(size) * pixel
     p, m, b = (np.asarray(a, dtype=np.float64) for a in (points, normals, binormals))
     return (
         p[:, None, None, :]
@@ -59,7 +60,7 @@ def _grid_axes(
     centre = geometry.world_to_index(points)
     along_b = geometry.world_to_index(points + pixel * binormals) - centre
     along_m = geometry.world_to_index(points + pixel * normals) - centre
-    k = np.arange(size) - (size - 1) / 2
+    k = _offsets(size)
     return centre.T[:, :, None] + k * along_b.T[:, :, None], k * along_m.T[:, :, None]
 
 
