@@ -3,9 +3,12 @@
 ``/instances/<instance_id>/``: ``scpr`` int16 ``[D, H, W]`` HU (the SCPR of the extended
 instance Ŝ), ``ccta`` int16 ``[Dc, Hc, Wc]`` HU (the patch), ``ccta_points`` float32 ``[D, 3]``
 (the Ŝ points as continuous ``[z, y, x]`` indices into ``ccta``), ``mask`` bool ``[D]`` (False
-on padding); attributes ``case_id``, ``vessel_id``, ``split``, ``grade`` (0 when unknown),
-``core_start``, ``core_end`` and any extras (e.g. the input ``start``/``end`` point ids, the
-patch geometry). ``/index/`` holds ``instance_id``, ``case_id``, ``vessel_id``, ``split`` and
+on padding), ``points`` float64 ``[D, 3]`` (the Ŝ points, world mm), ``normal`` and ``binormal``
+float64 ``[D, 3]`` (the SCPR frame: row i, column j of slice n samples
+``points[n] + (i - (H-1)/2)·pixel·binormal[n] + (j - (W-1)/2)·pixel·normal[n]``); attributes
+``case_id``, ``vessel_id``, ``split``, ``grade`` (0 when unknown), ``core_start``, ``core_end``,
+``scpr_pixel`` (mm), ``ccta_origin`` ``[3]``, ``ccta_spacing`` ``[3]``, ``ccta_direction`` ``[9]``
+(the patch geometry, ITK convention) and any extras (e.g. the input ``start``/``end`` point ids). ``/index/`` holds ``instance_id``, ``case_id``, ``vessel_id``, ``split`` and
 ``grade`` arrays in instance order so a split can be listed without opening every group.
 Root attributes: schema version, provenance, and ``normalisation`` (JSON: the HU window
 ``[low, high]`` that :func:`normalise` maps to ``[0, 1]``).
@@ -24,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stages.errors import InputError
+from stages.io.geometry import Geometry
 from stages.io.artifacts import write_h5
 
 DEFAULT_WINDOW = (-300.0, 1200.0)
@@ -45,14 +49,21 @@ class InstanceRecord:
     mask: NDArray[np.bool_]
     core_start: int
     core_end: int
+    points: NDArray[np.float64]
+    normal: NDArray[np.float64]
+    binormal: NDArray[np.float64]
+    scpr_pixel: float
+    ccta_geometry: Geometry
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         d = self.scpr.shape[0]
         if self.scpr.ndim != 3 or self.ccta.ndim != 3:
             raise ValueError(f"instance {self.instance_id}: scpr and ccta must be 3D")
-        if self.ccta_points.shape != (d, 3) or self.mask.shape != (d,):
-            raise ValueError(f"instance {self.instance_id}: ccta_points must be [{d}, 3] and mask [{d}]")
+        if self.mask.shape != (d,) or any(a.shape != (d, 3) for a in (self.ccta_points, self.points, self.normal, self.binormal)):
+            raise ValueError(f"instance {self.instance_id}: ccta_points, points, normal, binormal must be [{d}, 3], mask [{d}]")
+        if self.ccta_geometry.shape != self.ccta.shape:
+            raise ValueError(f"instance {self.instance_id}: ccta_geometry {self.ccta_geometry.shape} differs from ccta {self.ccta.shape}")
         if not 0 <= self.core_start <= self.core_end < d:
             raise ValueError(f"instance {self.instance_id}: core {self.core_start}..{self.core_end} outside 0..{d - 1}")
 
@@ -84,8 +95,13 @@ def write_dataset(
             group.create_dataset("ccta", data=_hu16(record.ccta))
             group.create_dataset("ccta_points", data=record.ccta_points.astype(np.float32))
             group.create_dataset("mask", data=record.mask.astype(bool))
+            for name in ("points", "normal", "binormal"):
+                group.create_dataset(name, data=np.asarray(getattr(record, name), dtype=np.float64))
+            geometry = record.ccta_geometry
             attrs = {"case_id": record.case_id, "vessel_id": record.vessel_id, "split": record.split,
-                     "grade": int(record.grade), "core_start": int(record.core_start), "core_end": int(record.core_end)}
+                     "grade": int(record.grade), "core_start": int(record.core_start), "core_end": int(record.core_end),
+                     "scpr_pixel": float(record.scpr_pixel), "ccta_origin": geometry.origin,
+                     "ccta_spacing": geometry.spacing, "ccta_direction": geometry.direction.ravel()}
             for key, value in {**record.extras, **attrs}.items():
                 group.attrs[key] = value
             for key in columns:
@@ -121,3 +137,11 @@ def read_index(path: str | Path) -> DatasetIndex:
             return DatasetIndex(**strings, grade=index["grade"][()].astype(np.int64), window=window)
     except (OSError, KeyError) as exc:
         raise InputError(path, f"not a stenosis dataset file ({exc})") from None
+
+
+def read_geometry_of(group: h5py.Group) -> Geometry:
+    """The CCTA patch geometry stored on an instance group."""
+    return Geometry(
+        origin=np.asarray(group.attrs["ccta_origin"]), spacing=np.asarray(group.attrs["ccta_spacing"]),
+        direction=np.asarray(group.attrs["ccta_direction"]).reshape(3, 3), size=group["ccta"].shape[::-1],
+    )

@@ -8,6 +8,7 @@ import numpy as np
 
 from stages.dataset.store import InstanceRecord, write_dataset
 from stages.io.artifacts import provenance
+from stages.io.geometry import Geometry
 
 
 def tube_record(instance_id: str, length: int, grade: int, split: str, seed: int, patch: int = 16) -> InstanceRecord:
@@ -27,8 +28,16 @@ def tube_record(instance_id: str, length: int, grade: int, split: str, seed: int
     scpr = np.where(np.hypot(yy, xx)[None] < radius[:, None, None], 400.0, -100.0)
     mask = np.ones(length, bool)
     mask[:2] = False  # padding at a vessel end
+    geometry = Geometry(origin=np.zeros(3), spacing=np.ones(3), direction=np.eye(3), size=(patch,) * 3)
+    world = geometry.index_to_world(points)
+    tangent = np.gradient(world, axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    normal = np.cross(tangent, [1.0, 0.0, 0.0])  # the tube runs along world z
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    binormal = np.cross(tangent, normal)
     return InstanceRecord(instance_id, f"case{seed % 3}", "LAD", split, grade, scpr, ccta, points.astype(np.float32),
-                          mask, core.start, core.stop - 1, extras={"start": 3, "end": 9})
+                          mask, core.start, core.stop - 1, points=world, normal=normal, binormal=binormal,
+                          scpr_pixel=0.5, ccta_geometry=geometry, extras={"start": 3, "end": 9})
 
 
 def write_tube_dataset(path: Path, n: int = 12, lengths: tuple[int, ...] = (9, 14, 11), graded: bool = True) -> Path:
