@@ -2,10 +2,12 @@
 and of the equivalence test in tests/scpr/test_sampling.py.
 
 For each vessel the authors' code hands the whole volume to ``skimage.transform.warp``, which
-converts it to float64 and calls ``scipy.ndimage.map_coordinates`` (order 1, ``mode='constant'``
-mapped to ``'grid-constant'``) on the full array with every coordinate of the vessel at once.
-This module does exactly that, without scikit-image, on the grid of
-:func:`stages.scpr.sampling.plane_grid` so both methods sample the same points.
+converts it to float64 (``preserve_range``), calls ``scipy.ndimage.map_coordinates`` (order 1,
+``mode='constant'`` mapped to ``'grid-constant'``) on the full array with every coordinate of
+the vessel at once, and clips the result to the volume's value range (``clip=True``, the range
+widened to the fill value where that is used). This module does the same steps without
+scikit-image, on the grid of :func:`stages.scpr.sampling.plane_grid`, so both methods sample
+the same points.
 """
 
 from __future__ import annotations
@@ -33,4 +35,5 @@ def baseline_sample_planes(
     as_float = volume.astype(np.float64)
     index = geometry.world_to_index(plane_grid(points, normals, binormals, size, pixel))
     samples = map_coordinates(as_float, np.moveaxis(index, -1, 0), order=1, mode="grid-constant", cval=fill)
+    np.clip(samples, min(as_float.min(), fill), max(as_float.max(), fill), out=samples)
     return samples.astype(np.float32)
