@@ -17,7 +17,7 @@ Root attributes: schema version, provenance, and ``normalisation`` (JSON: the HU
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,3 +145,23 @@ def read_geometry_of(group: h5py.Group) -> Geometry:
         origin=np.asarray(group.attrs["ccta_origin"]), spacing=np.asarray(group.attrs["ccta_spacing"]),
         direction=np.asarray(group.attrs["ccta_direction"]).reshape(3, 3), size=group["ccta"].shape[::-1],
     )
+
+
+def read_records(path: str | Path) -> Iterator[InstanceRecord]:
+    """The instances of a dataset file as records, in index order (arrays as stored)."""
+    index = read_index(path)
+    with h5py.File(path, "r") as h5:
+        for instance_id in index.instance_id:
+            group = h5["instances"][instance_id]
+            attrs = dict(group.attrs)
+            named = {k: attrs.pop(k) for k in ("case_id", "vessel_id", "split", "grade", "core_start", "core_end", "scpr_pixel")}
+            for k in ("ccta_origin", "ccta_spacing", "ccta_direction"):
+                attrs.pop(k)
+            yield InstanceRecord(
+                instance_id=str(instance_id), case_id=str(named["case_id"]), vessel_id=str(named["vessel_id"]),
+                split=str(named["split"]), grade=int(named["grade"]), scpr=group["scpr"][()], ccta=group["ccta"][()],
+                ccta_points=group["ccta_points"][()], mask=group["mask"][()], core_start=int(named["core_start"]),
+                core_end=int(named["core_end"]), points=group["points"][()], normal=group["normal"][()],
+                binormal=group["binormal"][()], scpr_pixel=float(named["scpr_pixel"]), ccta_geometry=read_geometry_of(group),
+                extras={k: (v.item() if isinstance(v, np.generic) else v) for k, v in attrs.items()},
+            )

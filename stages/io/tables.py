@@ -8,7 +8,7 @@ points of a vessel. Paths in a manifest are relative to the manifest's folder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,36 +191,54 @@ def load_instances(path: str | Path, manifest: Manifest | None = None) -> list[I
         for i in table.index
     ]
     if manifest is not None:
-        _check_references(path, instances, manifest)
+        for problem in reference_problems(instances, manifest):
+            raise problem.error(path)
     return instances
 
 
-def _check_references(path: Path, instances: list[Instance], manifest: Manifest) -> None:
-    """Each instance's case is in the manifest, its vessel in that case's centerlines, and its
-    ``start``/``end`` are point ids of that vessel."""
-    loaded: dict[str, dict[str, Centerline]] = {}
+@dataclass(frozen=True)
+class ReferenceProblem:
+    """An instance that points at something the cohort lacks: the column and what is wrong."""
+
+    instance: Instance
+    field: str
+    message: str
+
+    def error(self, path: Path) -> InputError:
+        """As an :class:`InputError` on the instance table, naming the instance and its case."""
+        inst = self.instance
+        return InputError(
+            path, f"instance '{inst.instance_id}' (case '{inst.case_id}'): {self.message}", line=inst.line, field=self.field
+        )
+
+
+def reference_problems(
+    instances: Sequence[Instance], manifest: Manifest, vessels_of: Mapping[str, dict[str, Centerline]] | None = None
+) -> Iterator[ReferenceProblem]:
+    """Each instance whose case is not in the manifest, whose vessel is not in that case's
+    centerlines, or whose ``start``/``end`` is not a point id of that vessel (centerlines read
+    from the manifest unless ``vessels_of`` gives them by case)."""
+    loaded: dict[str, dict[str, Centerline]] = dict(vessels_of or {})
     for inst in instances:
         if inst.case_id not in manifest.cases:
-            raise InputError(
-                path, f"case '{inst.case_id}' is not in the manifest {manifest.path}",
-                line=inst.line, field="case_id",
-            )
+            yield ReferenceProblem(inst, "case_id", f"case '{inst.case_id}' is not in the manifest {manifest.path}")
+            continue
         if inst.case_id not in loaded:
             loaded[inst.case_id] = manifest.centerlines(inst.case_id)
         vessels = loaded[inst.case_id]
         if inst.vessel_id not in vessels:
-            raise InputError(
-                path,
+            yield ReferenceProblem(
+                inst, "vessel_id",
                 f"vessel '{inst.vessel_id}' is not in the centerlines of case '{inst.case_id}' "
                 f"({manifest.cases[inst.case_id].centerlines}; vessels: {', '.join(vessels)})",
-                line=inst.line, field="vessel_id",
             )
+            continue
         point_ids = vessels[inst.vessel_id].point_ids
         for column, value in (("start", inst.start), ("end", inst.end)):
             if value not in point_ids:
-                raise InputError(
-                    path,
+                yield ReferenceProblem(
+                    inst, column,
                     f"point_id {value} is not on vessel '{inst.vessel_id}' of case '{inst.case_id}' "
                     f"(its point ids run {point_ids.min()}..{point_ids.max()})",
-                    line=inst.line, field=column,
                 )
+                break

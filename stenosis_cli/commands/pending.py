@@ -8,14 +8,6 @@ from stages.errors import NotImplementedYet
 
 # name -> (one-line purpose, example invocation), in pipeline order
 PENDING: dict[str, tuple[str, str]] = {
-    "crop-ccta": (
-        "CCTA patch around each stenosis instance, resampled in physical space -> patch HDF5.",
-        "stenosis crop-ccta --manifest cases.csv --instances instances.csv -o patches/",
-    ),
-    "build-dataset": (
-        "Instance-level training data (SCPR + patch + points + mask, splits) -> dataset HDF5.",
-        "stenosis build-dataset --manifest cases.csv --instances instances.csv -o dataset.h5",
-    ),
     "gradcam": (
         "Grad-CAM overlays on the straightened vessel for chosen instances -> PNGs.",
         "stenosis gradcam --checkpoint runs/demo/best.pt --dataset dataset.h5 --instance case000_LAD_0 -o cam/",

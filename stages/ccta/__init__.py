@@ -1,0 +1,1 @@
+"""CCTA patches: a crop around each stenosis instance, resampled in physical space."""
