@@ -11,9 +11,7 @@ from the same inputs with the same parameters is kept as it is.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,11 +19,12 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
-from stages.errors import InputError, StenosisError
+from stages.errors import InputError
 from stages.io.artifacts import is_up_to_date, provenance, write_h5
 from stages.io.inputs import check_centerlines_inside
 from stages.io.tables import Centerline, load_centerlines, load_manifest
 from stages.io.volumes import read_geometry, read_volume
+from stages.parallel import run_jobs
 from stages.scpr.centerline import ResampledCenterline, resample_centerline
 from stages.scpr.frames import FRAMES, Frames, compute_frames
 from stages.scpr.sampling import DEFAULT_FILL, sample_planes
@@ -130,7 +129,6 @@ def prepare_case(case_id: str, image: str | Path, centerlines: str | Path, out: 
 def run_case(
     job: CaseJob,
     params: ScprParams,
-    *,
     force: bool = False,
     png_dir: str | Path | None = None,
     progress: Progress | None = None,
@@ -194,15 +192,6 @@ def extract_case(
     return run_case(job, params, force=force, png_dir=png_dir, progress=progress)
 
 
-def _run_in_worker(job: CaseJob, params: ScprParams, force: bool, png_dir: str | Path | None) -> CaseResult:
-    """:func:`run_case` in a worker process; a known error comes back as a plain
-    :class:`StenosisError` with the same one-line message (an InputError does not pickle)."""
-    try:
-        return run_case(job, params, force=force, png_dir=png_dir)
-    except StenosisError as exc:
-        raise StenosisError(str(exc)) from None
-
-
 def extract_manifest(
     manifest: str | Path,
     out_dir: str | Path,
@@ -221,27 +210,9 @@ def extract_manifest(
     index, count = shard
     if not 0 <= index < count:
         raise ValueError(f"shard must be i/n with 0 <= i < n, got {index}/{count}")
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
     cases = list(load_manifest(manifest).cases.values())[index::count]
-    jobs = [prepare_case(c.case_id, c.image, c.centerlines, scpr_path(out_dir, c.case_id), params) for c in cases]
-    report = progress or (lambda done, total: None)
-    if workers == 1 or len(jobs) < 2:
-        results = []
-        for job in jobs:
-            results.append(run_case(job, params, force=force, png_dir=png_dir))
-            report(len(results), len(jobs))
-        return results
-    slots: list[CaseResult | None] = [None] * len(jobs)
-    # spawn: a forked child can inherit ITK's and rich's threads in a locked state.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
-        futures = {pool.submit(_run_in_worker, job, params, force, png_dir): k for k, job in enumerate(jobs)}
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                slots[futures[future]] = future.result()
-                report(done, len(jobs))
-        except BaseException:
-            pool.shutdown(cancel_futures=True)
-            raise
-    return [r for r in slots if r is not None]
+    jobs = [
+        (prepare_case(c.case_id, c.image, c.centerlines, scpr_path(out_dir, c.case_id), params), params, force, png_dir)
+        for c in cases
+    ]
+    return run_jobs(run_case, jobs, workers, progress)

@@ -12,7 +12,7 @@ from rich.table import Table
 from stages.scpr.extract import DEFAULT_SMOOTH, CaseResult, ScprParams, extract_case, extract_manifest
 from stages.scpr.sampling import DEFAULT_FILL
 from stenosis_cli.console import err_console, progress_callback
-from stenosis_cli.options import Quiet
+from stenosis_cli.options import Force, Quiet, Shard, Smooth, Step, Workers, parse_shard
 
 
 class Frame(str, Enum):
@@ -20,17 +20,6 @@ class Frame(str, Enum):
 
     rmf = "rmf"
     projection = "projection"
-
-
-def _shard(text: str) -> tuple[int, int]:
-    """``i/n`` with ``0 <= i < n``."""
-    try:
-        index, count = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise typer.BadParameter(f"expected i/n such as 0/4, got '{text}'") from None
-    if not 0 <= index < count:
-        raise typer.BadParameter(f"expected i/n with 0 <= i < n, got '{text}'")
-    return index, count
 
 
 def extract_scpr(
@@ -44,22 +33,18 @@ def extract_scpr(
     ] = None,
     size: Annotated[int, typer.Option("--size", min=1, help="Plane side in pixels (H = W).")] = 48,
     pixel: Annotated[float, typer.Option("--pixel", help="Pixel size in the plane, mm.")] = 0.4,
-    step: Annotated[float, typer.Option("--step", help="Arc-length step between planes, mm.")] = 0.5,
+    step: Step = 0.5,
     frame: Annotated[
         Frame, typer.Option("--frame", help="rmf: rotation-minimising (double reflection); projection: the authors' rule.")
     ] = Frame.rmf,
-    smooth: Annotated[
-        float, typer.Option("--smooth", min=0.0, help="Smoothing length (mm) of the centerline spline: jitter shorter than this is smoothed out; 0 interpolates.")
-    ] = DEFAULT_SMOOTH,
+    smooth: Smooth = DEFAULT_SMOOTH,
     fill: Annotated[float, typer.Option("--fill", help="Value (HU) of samples outside the volume.")] = DEFAULT_FILL,
     png: Annotated[
         Path | None, typer.Option("--png", help="Folder for a longitudinal view per vessel (<case>_<vessel>.png).")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Processes, one case each (--manifest).")] = 1,
-    shard: Annotated[
-        str, typer.Option("--shard", help="i/n: only cases i, i+n, ... of the manifest (e.g. a SLURM array task).")
-    ] = "0/1",
-    force: Annotated[bool, typer.Option("--force", help="Rewrite files that are up to date.")] = False,
+    workers: Workers = 1,
+    shard: Shard = "0/1",
+    force: Force = False,
     quiet: Quiet = False,
 ) -> None:
     """Straighten each vessel into a stack of cross-sections [N, size, size] sampled along its
@@ -74,7 +59,7 @@ def extract_scpr(
     else:
         with progress_callback("extracting cases", quiet) as progress:
             results = extract_manifest(
-                manifest, out, params, workers=workers, shard=_shard(shard), force=force, png_dir=png, progress=progress
+                manifest, out, params, workers=workers, shard=parse_shard(shard), force=force, png_dir=png, progress=progress
             )
     if not quiet:
         _summary(results)
