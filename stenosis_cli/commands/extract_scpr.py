@@ -50,7 +50,8 @@ def extract_scpr(
     """Straighten each vessel into a stack of cross-sections [N, size, size] sampled along its
     smoothed, uniformly resampled centerline; write one scpr HDF5 per case. Files made from
     the same inputs with the same parameters are kept."""
-    if (manifest is None) == (image is None or centerlines is None) or (manifest and image):
+    given = [path for path in (image, centerlines) if path is not None]
+    if len(given) != (0 if manifest else 2):
         raise typer.BadParameter("give IMAGE and CENTERLINES for one case, or --manifest for many (not both)")
     params = ScprParams(size=size, pixel=pixel, step=step, frame=frame.value, smooth=smooth, fill=fill)
     if manifest is None:
