@@ -3,7 +3,6 @@ centerline shapes of ../shared/realdata (legacy VTK ASCII polydata, parsed here)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -80,11 +79,10 @@ def measured_radius(scpr: NDArray[np.float32], pixel: float) -> NDArray[np.float
     return np.sqrt(lumen_weights(scpr).sum(axis=(1, 2)) * pixel**2 / np.pi)
 
 
-def helix(a: float, b: float, turns: float, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``n`` points ``[n, 3]`` of the helix ``(a cos t, a sin t, b t)`` for t in [0, 2 pi turns]
-    and their parameters ``t`` ``[n]``."""
+def helix(a: float, b: float, turns: float, n: int) -> NDArray[np.float64]:
+    """``n`` points ``[n, 3]`` of the helix ``(a cos t, a sin t, b t)`` for t in [0, 2 pi turns]."""
     t = np.linspace(0.0, 2 * np.pi * turns, n)
-    return np.stack([a * np.cos(t), a * np.sin(t), b * t], axis=1), t
+    return np.stack([a * np.cos(t), a * np.sin(t), b * t], axis=1)
 
 
 def read_vtk_lines(path: Path) -> list[NDArray[np.float64]]:
@@ -100,13 +98,3 @@ def read_vtk_lines(path: Path) -> list[NDArray[np.float64]]:
         lines.append(points[np.array(tokens[cursor + 1 : cursor + 1 + count], dtype=np.int64)])
         cursor += count + 1
     return lines
-
-
-def resample_polyline(points: NDArray[np.float64], spacing: float) -> NDArray[np.float64]:
-    """``points`` ``[K, 3]`` linearly resampled every ``spacing`` mm of polyline length."""
-    s = arclength(points)
-    at = np.arange(0.0, s[-1], spacing)
-    return np.stack([np.interp(at, s, points[:, k]) for k in range(3)], axis=1)
-
-
-RadiusProfile = Callable[[NDArray[np.float64]], NDArray[np.float64]]

@@ -15,7 +15,7 @@ CURVATURE, TORSION = A / (A**2 + B_PITCH**2), B_PITCH / (A**2 + B_PITCH**2)
 
 
 def _helix_centerline(step: float = 0.5):
-    points, _ = helix(A, B_PITCH, turns=3.0, n=400)
+    points = helix(A, B_PITCH, turns=3.0, n=400)
     return resample_centerline(np.arange(400), points, step=step, smooth=0.0)
 
 
