@@ -25,13 +25,11 @@ from stages.io.inputs import check_centerlines_inside
 from stages.io.tables import Centerline, load_centerlines, load_manifest
 from stages.io.volumes import read_geometry, read_volume
 from stages.parallel import run_jobs
-from stages.scpr.centerline import ResampledCenterline, resample_centerline
+from stages.scpr.centerline import DEFAULT_SMOOTH, ResampledCenterline, resample_centerline
 from stages.scpr.frames import FRAMES, Frames, compute_frames
 from stages.scpr.sampling import DEFAULT_FILL, sample_planes
 
 KIND = "scpr"
-DEFAULT_SMOOTH = 1.0
-"""mm: smoothing length of the centerline spline (see :func:`~stages.scpr.centerline.resample_centerline`)."""
 
 Progress = Callable[[int, int], None]
 

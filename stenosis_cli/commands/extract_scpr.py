@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from stages.scpr.extract import DEFAULT_SMOOTH, CaseResult, ScprParams, extract_case, extract_manifest
+from stages.scpr.centerline import DEFAULT_SMOOTH
+from stages.scpr.extract import CaseResult, ScprParams, extract_case, extract_manifest
 from stages.scpr.sampling import DEFAULT_FILL
 from stenosis_cli.console import err_console, progress_callback
 from stenosis_cli.options import Force, Quiet, Shard, Smooth, Step, Workers, parse_shard
