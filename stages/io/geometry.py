@@ -80,13 +80,12 @@ class Geometry:
     def index_to_world(self, index_zyx: ArrayLike) -> NDArray[np.float64]:
         """World mm ``[..., 3]`` (x, y, z) of continuous array indices ``[..., 3]`` (z, y, x)."""
         idx = np.asarray(index_zyx, dtype=np.float64)[..., ::-1]
-        return self.origin + idx @ self._index_to_world_matrix.T
+        return self.origin + _apply(self._index_to_world_matrix, idx)
 
     def world_to_index(self, points_xyz: ArrayLike) -> NDArray[np.float64]:
         """Continuous array indices ``[..., 3]`` (z, y, x) of world points ``[..., 3]`` mm."""
         pts = np.asarray(points_xyz, dtype=np.float64)
-        inverse = np.linalg.inv(self._index_to_world_matrix)
-        return ((pts - self.origin) @ inverse.T)[..., ::-1]
+        return _apply(np.linalg.inv(self._index_to_world_matrix), pts - self.origin)[..., ::-1]
 
     def contains(self, points_xyz: ArrayLike, margin: float = 0.5) -> NDArray[np.bool_]:
         """``[...]`` True where a world point lies inside the image, within ``margin`` voxels
@@ -94,3 +93,10 @@ class Geometry:
         idx = self.world_to_index(points_xyz)
         upper = np.array(self.shape, dtype=np.float64) - 1 + margin
         return np.all((idx >= -margin) & (idx <= upper), axis=-1)
+
+
+def _apply(matrix: NDArray[np.float64], vectors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``matrix @ v`` for every ``v`` in ``vectors [..., 3]``, as three element-wise sums: a
+    BLAS product of an ``[N, 3]`` array is slower here and its idle threads slow down other
+    worker processes."""
+    return sum(vectors[..., k, None] * matrix[:, k] for k in range(3))

@@ -17,10 +17,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from stages.errors import InputError
+from stages.grades import GRADES
 from stages.io.csvtable import check_unique, integer_column, number_column, read_table, text_column
 from stages.io.volumes import read_geometry
 
-GRADES = (1, 2, 3, 4, 5)
 SPLITS = ("train", "val", "test")
 MANIFEST_COLUMNS = ("case_id", "image", "centerlines")
 CENTERLINE_COLUMNS = ("vessel_id", "point_id", "x", "y", "z")
