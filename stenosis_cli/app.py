@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import stages
-from stenosis_cli.commands import build_dataset, crop_ccta, evaluate, extract_scpr, pending, predict, synth, train, validate
+from stenosis_cli.commands import build_dataset, crop_ccta, evaluate, extract_scpr, gradcam, pending, predict, synth, train, validate
 from stenosis_cli.state import STATE
 
 app = typer.Typer(
@@ -44,7 +44,7 @@ def root(
 
 # Every subcommand, in pipeline order; those without a module here are not built yet.
 ORDER = ("synth", "validate", "extract-scpr", "crop-ccta", "build-dataset", "train", "predict", "evaluate", "gradcam", "demo")
-BUILT = {"synth": synth, "validate": validate, "extract-scpr": extract_scpr, "crop-ccta": crop_ccta, "build-dataset": build_dataset, "train": train, "predict": predict, "evaluate": evaluate}
+BUILT = {"synth": synth, "validate": validate, "extract-scpr": extract_scpr, "crop-ccta": crop_ccta, "build-dataset": build_dataset, "train": train, "predict": predict, "evaluate": evaluate, "gradcam": gradcam}
 for _name in ORDER:
     if _name in BUILT:
         BUILT[_name].register(app)

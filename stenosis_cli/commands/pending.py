@@ -8,10 +8,6 @@ from stages.errors import NotImplementedYet
 
 # name -> (one-line purpose, example invocation), in pipeline order
 PENDING: dict[str, tuple[str, str]] = {
-    "gradcam": (
-        "Grad-CAM overlays on the straightened vessel for chosen instances -> PNGs.",
-        "stenosis gradcam --checkpoint runs/demo/best.pt --dataset dataset.h5 --instance case000_LAD_0 -o cam/",
-    ),
     "demo": (
         "The whole pipeline on a small phantom cohort, on CPU.",
         "stenosis demo --out demo-out",
