@@ -127,7 +127,10 @@ def load_centerlines(path: str | Path) -> dict[str, Centerline]:
     table = read_table(path, CENTERLINE_COLUMNS)
     vessel = text_column(table, "vessel_id", path)
     point_id = integer_column(table, "point_id", path)
-    xyz = np.stack([number_column(table, axis, path).to_numpy() for axis in ("x", "y", "z")], axis=1)
+    try:
+        xyz = np.stack([number_column(table, axis, path).to_numpy() for axis in ("x", "y", "z")], axis=1)
+    except InputError as exc:  # name the vessel too: a centerline's defects are read per vessel
+        raise InputError(path, f"vessel '{vessel[exc.line]}': {exc.reason}", line=exc.line, field=exc.field) from None
     radius = None
     if "radius" in table.columns:
         radius = number_column(table, "radius", path)

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from stages.evaluate.evaluate import evaluate_files, short_names, write_reports
 from stages.evaluate.markdown import COLUMNS, fmt, headline_cell
 from stages.grades import GRADES
 from stenosis_cli.console import err_console
@@ -54,6 +53,8 @@ def evaluate(
     quiet: Quiet = False,
 ) -> None:
     """QWK, MAE, AMAE, MCRE, AMCRE, per-grade errors, the confusion matrix and risk-boundary errors."""
+    from stages.evaluate.evaluate import evaluate_files, short_names, write_reports  # matplotlib loads only here
+
     if by not in ("instance", "case"):
         raise typer.BadParameter(f"expected 'instance' or 'case', got '{by}'", param_hint="--by")
     reports = evaluate_files(

@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from stages.evaluate.predictions import write_predictions
-from stages.predict.predict import dataset_mismatch, predict as run_predict
-from stages.train.checkpoint import load_checkpoint
 from stenosis_cli.console import err_console, progress_callback
 from stenosis_cli.options import Quiet
 
@@ -27,6 +24,10 @@ def predict(
 ) -> None:
     """Predicted grade and probabilities p1..p5 for each instance; the grade column is left
     empty where the dataset has no ground truth."""
+    from stages.evaluate.predictions import write_predictions  # torch loads only for the commands that need it
+    from stages.predict.predict import dataset_mismatch, predict as run_predict
+    from stages.train.checkpoint import load_checkpoint
+
     with progress_callback("predicting", quiet) as progress:
         table = run_predict(checkpoint, dataset, split=split, device=device, tta=tta, batch_size=batch_size,
                             num_workers=workers, progress=progress)

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from stages.train.config import load_config
-from stages.train.loop import train as train_run
 from stenosis_cli.console import err_console, progress_callback
 from stenosis_cli.options import Quiet
 
@@ -38,6 +36,9 @@ def train(
 ) -> None:
     """Train with AdamW, warm-up + cosine, validation every epoch, best and last checkpoints.
     Under `torchrun --nproc_per_node N` it trains with DistributedDataParallel."""
+    from stages.train.config import load_config  # torch loads only for the commands that need it
+    from stages.train.loop import train as train_run
+
     settings = list(overrides or []) + ([f"run.device={device}"] if device else [])
     cfg = load_config(config, settings)
     with progress_callback("training", quiet) as progress:

@@ -117,7 +117,7 @@ def _nothing_written(folder: Path) -> bool:
     [
         (lambda c: _shifted(c, np.array([0.0, 0.0, 200.0])), "vessel 'LAD': 8 of 8 points lie outside the image"),
         (lambda c: _shifted(c, None), "the file looks like RAS coordinates"),
-        (lambda c: replace_line(c["centerlines"], 2, "LAD,0,nan,40,101"), "line 2: column 'x': value is not finite"),
+        (lambda c: replace_line(c["centerlines"], 2, "LAD,0,nan,40,101"), "line 2: column 'x': vessel 'LAD': value is not finite"),
         (lambda c: _write_points(c["centerlines"], ["LAD,0,-7.0,44.0,98.0,1", "LAD,1,-7.0,44.0,98.6,1"]),
          "vessel 'LAD': the centerline is 0.6 mm long, shorter than two steps (1 mm)"),
         (lambda c: _write_points(c["centerlines"], ["LAD/2,0,-7.0,44.0,98.0,1", "LAD/2,1,-7.0,44.0,96.0,1"]),
