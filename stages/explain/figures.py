@@ -28,6 +28,8 @@ from stages.scpr.views import WINDOW_HU, central_planes  # noqa: E402
 CMAP = "jet"
 MAP_LABELS = {"scpr": "SCPR backbone", "ccta": "CCTA backbone", "combined": "combined"}
 _CORE_COLOUR = "#00e5ff"
+_PANEL_INCHES_PER_MM = 0.13
+"""Scale of the panel's views (about 2.5 inches across a 48 x 0.4 mm cross-section)."""
 
 
 def _save(fig: plt.Figure, path: Path) -> None:
@@ -106,18 +108,21 @@ def instance_png(expl: Explanation, map_name: str, path: str | Path) -> None:
 
 def panel_png(explanations: Sequence[Explanation], maps: Sequence[str], path: str | Path) -> None:
     """Figure-3-like panel: one column per instance (its id and GT, prediction, AE, CRE on
-    top), rows: the view, then each of ``maps`` over it."""
-    rows, cols, width = 1 + len(maps), len(explanations), 2.9
-    height = width * max(_aspect(expl) for expl in explanations) + 0.5
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols + 1.4, height * rows + 0.9), squeeze=False, layout="constrained")
+    top), rows: the view, then each of ``maps`` over it; every view at the same mm scale."""
+    rows = 1 + len(maps)
+    lengths = [expl.scpr.shape[0] * expl.step for expl in explanations]
+    across = max(expl.scpr.shape[2] * expl.pixel for expl in explanations)
+    size = (_PANEL_INCHES_PER_MM * sum(lengths) + 0.5 * len(lengths) + 1.6,
+            rows * (_PANEL_INCHES_PER_MM * across + 0.45) + 0.8)
+    fig, axes = plt.subplots(rows, len(explanations), figsize=size, squeeze=False, layout="constrained",
+                             gridspec_kw={"width_ratios": lengths})
     for c, expl in enumerate(explanations):
         axes[0, c].set_title(f"{expl.instance_id}\n{summary(expl)}\nGrad-CAM of grade {expl.target}", fontsize=9)
         _draw(axes[0, c], expl, None)
         for r, name in enumerate(maps, start=1):
             _draw(axes[r, c], expl, expl.maps[name])
+        axes[-1, c].set_xlabel("arc length (mm)", fontsize=9)
     for r, label in enumerate(["SCPR", *(MAP_LABELS[name] for name in maps)]):
         axes[r, 0].set_ylabel(f"{label}\nM (mm)", fontsize=9)
-    for c in range(cols):
-        axes[-1, c].set_xlabel("arc length (mm)", fontsize=9)
     _colorbar(fig, axes[1:, :].ravel().tolist())
     _save(fig, Path(path))
