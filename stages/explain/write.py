@@ -47,7 +47,7 @@ def write_gradcam(
     out_dir: str | Path,
     instance_ids: Sequence[str],
     *,
-    maps: Sequence[str] = MAPS,
+    maps: Sequence[str] | None = None,
     target: int | None = None,
     npz: bool = False,
     device: str = "auto",
@@ -59,7 +59,7 @@ def write_gradcam(
     check_target(target)
     ids = check_instances(dataset, instance_ids)
     model, head, _, _ = restore(checkpoint, resolve_device(device))
-    maps = check_maps(maps, model, checkpoint)
+    maps = check_maps(MAPS if maps is None else maps, model, checkpoint)
     out_dir = Path(out_dir)
     written: list[Path] = []
     explanations = []

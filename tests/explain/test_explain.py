@@ -109,3 +109,9 @@ def test_bad_input_exits_2_and_writes_nothing(files: dict[str, Path], tmp_path: 
     err = capsys.readouterr().err
     assert code == 2 and message in " ".join(err.split()), err
     assert not (tmp_path / "cam").exists()
+
+
+def test_help_shows_an_example_and_every_map(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["gradcam", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Example: stenosis gradcam" in out and all(f" {name}" in out for name in MAPS)
