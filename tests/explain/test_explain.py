@@ -3,6 +3,7 @@ the instance draw, and bad input ending with exit 2 and nothing written."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from stages.explain.explain import MAPS, explain_instances, random_instances
+from stages.explain.figures import summary
 from stages.train.checkpoint import save_checkpoint
 from stages.train.config import TrainConfig
 from stages.train.factory import build, restore
@@ -55,6 +57,19 @@ def test_explanations_are_in_scpr_space(files: dict[str, Path]) -> None:
             np.testing.assert_allclose(expl.maps["combined"], mean / mean.max(), rtol=1e-6)
             assert expl.step == pytest.approx(np.median(np.linalg.norm(np.diff(group["points"][2:], axis=0), axis=1)))
     assert explanations[1].ae == abs(explanations[1].grade - explanations[1].pred)
+
+
+def test_figure_text_and_unlabelled_instances(files: dict[str, Path], tmp_path: Path) -> None:
+    dataset = write_tube_dataset(tmp_path / "unlabelled.h5", n=3, graded=False)
+    model, head, _, _ = restore(files["both"], torch.device("cpu"))
+    expl = next(explain_instances(model, head, dataset, ["inst01"]))
+    assert expl.grade == 0 and expl.ae is None and expl.cre is None
+    assert summary(expl) == f"GT ? · pred {expl.pred} · AE n/a · CRE n/a"
+    # DESIGN.md's CRD table: across the 2|3 boundary (|a-b|+1)^2, else |a-b|
+    expected = {(1, 3): "AE 2 · CRE 9", (3, 5): "AE 2 · CRE 2", (2, 3): "AE 1 · CRE 4", (4, 4): "AE 0 · CRE 0"}
+    for (grade, pred), text in expected.items():
+        assert summary(replace(expl, grade=grade, pred=pred)) == f"GT {grade} · pred {pred} · {text}"
+    assert run(["gradcam", "-c", str(files["both"]), "-d", str(dataset), "-i", "inst01", "-o", str(tmp_path / "cam"), "-q"]) == 0
 
 
 def test_random_draw_is_seeded_within_the_split(files: dict[str, Path]) -> None:
