@@ -51,9 +51,20 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"stenosis {stages.__version__}"
 
 
-def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["synth", "--cases", "0", "--out", "x"]) == 2
-    assert run(["no-such-command"]) == 2
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["synth", "--cases", "0", "--out", "x"], "Invalid value for '--cases'"),
+        (["synth"], "Missing option '--out'"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["evaluate", "p.csv", "--bootstrap", "many"], "Invalid value for '--bootstrap'"),
+    ],
+)
+def test_usage_error_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    assert run(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("stenosis: error: ") and message in err, err
+    assert "--help')" in err
 
 
 def test_error_in_a_pipe_is_one_line_without_traceback(tmp_path: Path) -> None:
