@@ -71,7 +71,11 @@ class InstanceRecord:
 def normalise(hu: NDArray, window: tuple[float, float]) -> NDArray[np.float32]:
     """HU clipped to ``window`` and mapped linearly to ``[0, 1]`` (float32)."""
     low, high = window
-    return ((np.clip(hu.astype(np.float32), low, high) - low) / (high - low)).astype(np.float32)
+    out = hu.astype(np.float32)  # one float copy, then in place
+    np.clip(out, low, high, out=out)
+    out -= low
+    out *= 1.0 / (high - low)
+    return out
 
 
 def _hu16(values: NDArray) -> NDArray[np.int16]:
