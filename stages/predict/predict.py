@@ -57,7 +57,7 @@ def dataset_mismatch(checkpoint_state: dict, dataset_path: Path) -> list[str]:
     with h5py.File(dataset_path, "r") as h5:
         raw = h5.attrs.get("provenance", "{}")
     here = json.loads(raw.decode() if isinstance(raw, bytes) else raw).get("params", {})
-    ignore = {"seed", "split_seed", "splits", "workers", "shard"}
+    ignore = {"seed", "shard", "skip_bad"}  # how a file was split or assembled, not how its inputs look
     return sorted(k for k in set(trained) & set(here) if k not in ignore and trained[k] != here[k])
 
 
