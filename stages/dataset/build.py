@@ -95,27 +95,27 @@ def _case_problem(case: Case) -> str | None:
 def _check(
     manifest_data: Manifest, instances_path: Path, cases: list[Case], instances: list[Instance], skip_bad: bool
 ) -> tuple[list[Instance], list[Skipped]]:
-    """The instances that can be built and the ones left out (or the first problem raised)."""
+    """The instances that can be built and the ones left out (or the first problem raised):
+    first whole cases (unreadable image or centerlines, points outside the image), then each
+    remaining instance against the manifest and its vessel."""
     in_shard = {c.case_id for c in cases}
     skipped: list[Skipped] = []
-    bad_ids: set[str] = set()
-    for problem in reference_problems([i for i in instances if i.case_id not in manifest_data.cases or i.case_id in in_shard],
-                                      manifest_data):
+
+    def reject(inst: Instance, error: InputError, reason: str) -> None:
         if not skip_bad:
-            raise problem.error(instances_path)
-        skipped.append(Skipped(problem.instance.instance_id, problem.instance.case_id, problem.message))
-        bad_ids.add(problem.instance.instance_id)
-    for case in cases:
-        reason = _case_problem(case)
-        if reason is None:
-            continue
-        for inst in (i for i in instances if i.case_id == case.case_id and i.instance_id not in bad_ids):
-            if not skip_bad:
-                raise InputError(instances_path, f"instance '{inst.instance_id}' (case '{case.case_id}'): {reason}",
-                                 line=inst.line, field="case_id")
-            skipped.append(Skipped(inst.instance_id, case.case_id, reason))
-            bad_ids.add(inst.instance_id)
-    good = [i for i in instances if i.case_id in in_shard and i.instance_id not in bad_ids]
+            raise error
+        skipped.append(Skipped(inst.instance_id, inst.case_id, reason))
+
+    bad_cases = {c.case_id: reason for c in cases if (reason := _case_problem(c)) is not None}
+    for inst in (i for i in instances if i.case_id in bad_cases):
+        reason = bad_cases[inst.case_id]
+        reject(inst, InputError(instances_path, f"instance '{inst.instance_id}' (case '{inst.case_id}'): {reason}",
+                                line=inst.line, field="case_id"), reason)
+    checked = [i for i in instances if i.case_id not in bad_cases and (i.case_id in in_shard or i.case_id not in manifest_data.cases)]
+    for problem in reference_problems(checked, manifest_data):
+        reject(problem.instance, problem.error(instances_path), problem.message)
+    left_out = {s.instance_id for s in skipped}
+    good = [i for i in checked if i.case_id in in_shard and i.instance_id not in left_out]
     return good, skipped
 
 

@@ -158,3 +158,16 @@ def test_loader_reads_the_built_dataset(built: Path) -> None:
     data = InstanceDataset(built)
     item = data[0]
     assert item["ccta"].shape == (1, 32, 32, 32) and 0 <= float(item["ccta"].min()) and float(item["ccta"].max()) <= 1
+
+
+def test_skip_bad_leaves_out_a_case_with_a_malformed_centerline_table(cohort: Path, tmp_path: Path) -> None:
+    folder = _copy(cohort, tmp_path)
+    table = pd.read_csv(folder / "instances.csv")
+    case = table.case_id.iloc[0]
+    replace_line(folder / case / "centerlines.csv", 3, "LAD,x,1,2,3,1.5")
+    args = ["build-dataset", "-m", str(folder / "cases.csv"), "-i", str(folder / "instances.csv"), "-o", str(tmp_path / "d.h5")]
+    assert run(args + CLI_SMALL) == 2
+    assert run(args + CLI_SMALL + ["--skip-bad"]) == 0
+    skipped = pd.read_csv(tmp_path / "d.skipped.csv")
+    assert set(skipped.instance_id) == set(table[table.case_id == case].instance_id)
+    assert "expected an integer, got 'x'" in skipped.reason.iloc[0]
