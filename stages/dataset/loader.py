@@ -1,16 +1,21 @@
-"""Torch loading of a dataset file: a lazily opened ``Dataset``, optional augmentation, and a
-collate that pads instances of different lengths.
+"""Torch loading of a dataset file: a lazily opened ``Dataset``, optional augmentation, a
+collate that pads instances of different lengths, and the move to the device, where the HU
+values are normalised.
 
-An item is a dict of tensors: ``scpr`` ``[1, D, H, W]`` and ``ccta`` ``[1, Dc, Hc, Wc]``
-(float32, normalised to [0, 1] by the file's HU window), ``ccta_points`` ``[D, 3]`` (``[z, y, x]``
-indices into ``ccta``), ``mask`` ``[D]`` bool, ``core_start``, ``core_end``, ``grade`` (0 when
-unknown) and ``index`` (position in the file's index) as 0-d int64.
+Intensities travel as HU (int16 as stored, float32 after augmentation) and are mapped to
+[0, 1] by the file's HU window only on the device (:meth:`InstanceDataset.to_device`): half
+the bytes through the worker queue and no float conversion in the workers.
+
+An item is a dict of tensors: ``scpr`` ``[1, D, H, W]`` and ``ccta`` ``[1, Dc, Hc, Wc]`` (HU),
+``ccta_points`` ``[D, 3]`` (``[z, y, x]`` indices into ``ccta``), ``mask`` ``[D]`` bool,
+``core_start``, ``core_end``, ``grade`` (0 when unknown) and ``index`` (position in the file's
+index) as 0-d int64.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +24,11 @@ import numpy as np
 import torch
 from scipy.ndimage import affine_transform
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, get_worker_info
 
-from stages.dataset.store import normalise, read_index
+from stages.dataset.store import read_index
+
+INTENSITY_KEYS = ("scpr", "ccta")
 
 
 @dataclass(frozen=True)
@@ -29,14 +36,17 @@ class Augment:
     """Training augmentation: random flips of each patch axis and of the SCPR cross-section,
     a rotation of the patch about a random axis by up to ``max_degrees`` (points rotated with
     it), a random rotation of the SCPR cross-section by a multiple of 90 degrees, and an
-    intensity scale/shift jitter."""
+    intensity jitter: scale by ``1 ± intensity`` and shift by ``± intensity`` of the HU window's
+    width (the same for both volumes)."""
 
     flip: bool = True
     max_degrees: float = 10.0
     intensity: float = 0.05
 
-    def __call__(self, item: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        ccta, points, scpr = item["ccta"], item["ccta_points"].astype(np.float64), item["scpr"]
+    def __call__(
+        self, item: Mapping[str, np.ndarray], rng: np.random.Generator, window: tuple[float, float]
+    ) -> dict[str, np.ndarray]:
+        ccta, points, scpr = item["ccta"].astype(np.float32), item["ccta_points"].astype(np.float64), item["scpr"]
         size = np.array(ccta.shape, dtype=np.float64)
         if self.flip:
             for axis in np.flatnonzero(rng.random(3) < 0.5):
@@ -50,9 +60,12 @@ class Augment:
             # output index o samples input index R^T (o - c) + c; a point p moves to R (p - c) + c
             ccta = affine_transform(ccta, rotation.T, offset=centre - rotation.T @ centre, order=1, mode="nearest")
             points = (points - centre) @ rotation.T + centre
-        scale, offset = 1 + rng.uniform(-self.intensity, self.intensity), rng.uniform(-self.intensity, self.intensity)
+        low, high = window
+        scale = 1 + rng.uniform(-self.intensity, self.intensity)
+        offset = low * (1 - scale) + rng.uniform(-self.intensity, self.intensity) * (high - low)
         return {**item, "ccta": np.ascontiguousarray(ccta) * scale + offset,
-                "scpr": np.ascontiguousarray(scpr) * scale + offset, "ccta_points": points.astype(np.float32)}
+                "scpr": np.ascontiguousarray(scpr, dtype=np.float32) * scale + offset,
+                "ccta_points": points.astype(np.float32)}
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -60,6 +73,12 @@ def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
     k = axis / np.linalg.norm(axis)
     cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + np.sin(angle) * cross + (1 - np.cos(angle)) * cross @ cross
+
+
+def normalise(hu: Tensor, window: tuple[float, float]) -> Tensor:
+    """HU clipped to ``window`` and mapped linearly to ``[0, 1]`` (float32, on ``hu``'s device)."""
+    low, high = window
+    return hu.float().clamp_(low, high).sub_(low).mul_(1.0 / (high - low))
 
 
 class InstanceDataset(Dataset):
@@ -100,42 +119,57 @@ class InstanceDataset(Dataset):
     def __getitem__(self, item: int) -> dict[str, Tensor]:
         row = int(self.rows[item])
         group = self._h5()["instances"][self.index.instance_id[row]]
-        arrays = {
-            "scpr": normalise(group["scpr"][()], self.index.window),
-            "ccta": normalise(group["ccta"][()], self.index.window),
-            "ccta_points": group["ccta_points"][()],
-            "mask": group["mask"][()],
-        }
+        arrays = {key: group[key][()] for key in (*INTENSITY_KEYS, "ccta_points", "mask")}
         if self.augment is not None:
-            arrays = self.augment(arrays, np.random.default_rng([self.seed, self.epoch, row]))
+            arrays = self.augment(arrays, np.random.default_rng([self.seed, self.epoch, row]), self.index.window)
         return {
-            "scpr": torch.from_numpy(np.asarray(arrays["scpr"], np.float32))[None],
-            "ccta": torch.from_numpy(np.asarray(arrays["ccta"], np.float32))[None],
+            "scpr": torch.from_numpy(arrays["scpr"])[None],
+            "ccta": torch.from_numpy(arrays["ccta"])[None],
             "ccta_points": torch.from_numpy(np.asarray(arrays["ccta_points"], np.float32)),
             "mask": torch.from_numpy(arrays["mask"].astype(bool)),
-            "core_start": torch.tensor(int(group.attrs["core_start"])),
-            "core_end": torch.tensor(int(group.attrs["core_end"])),
-            "grade": torch.tensor(int(group.attrs["grade"])),
+            "core_start": torch.tensor(int(self.index.core_start[row])),
+            "core_end": torch.tensor(int(self.index.core_end[row])),
+            "grade": torch.tensor(int(self.index.grade[row])),
             "index": torch.tensor(row),
         }
+
+    def to_device(self, batch: Mapping[str, Tensor], device: torch.device | str) -> dict[str, Tensor]:
+        """The batch on ``device`` with ``scpr`` and ``ccta`` normalised to [0, 1] there (the
+        model's input, see :mod:`stages.model.cfr`)."""
+        moved = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+        for key in INTENSITY_KEYS:
+            moved[key] = normalise(moved[key], self.index.window)
+        return moved
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    """A zero tensor, in shared memory inside a DataLoader worker (so the batch is not copied
+    again on its way to the main process)."""
+    tensor = torch.zeros(shape, dtype=dtype)
+    return tensor.share_memory_() if get_worker_info() is not None else tensor
 
 
 def collate(items: Sequence[dict[str, Tensor]]) -> dict[str, Tensor]:
     """Stack items into a batch, padding the centerline axis ``D`` to the longest instance:
     ``scpr`` with 0, ``ccta_points`` by repeating the last point, ``mask`` with False."""
-    longest = max(item["mask"].shape[0] for item in items)
     shapes = {tuple(item["ccta"].shape) for item in items}
     if len(shapes) > 1:
         raise ValueError(f"ccta patches differ in shape within a batch: {sorted(shapes)}")
-    batch: dict[str, list[Tensor]] = {key: [] for key in items[0]}
-    for item in items:
-        pad = longest - item["mask"].shape[0]
-        for key, value in item.items():
-            if pad and key == "scpr":
-                value = torch.nn.functional.pad(value, (0, 0, 0, 0, 0, pad))
-            elif pad and key == "ccta_points":
-                value = torch.cat([value, value[-1:].expand(pad, 3)])
-            elif pad and key == "mask":
-                value = torch.cat([value, torch.zeros(pad, dtype=torch.bool)])
-            batch[key].append(value)
-    return {key: torch.stack(values) for key, values in batch.items()}
+    longest = max(item["mask"].shape[0] for item in items)
+    first = items[0]
+    batch = {
+        "scpr": _empty((len(items), 1, longest, *first["scpr"].shape[2:]), first["scpr"].dtype),
+        "ccta": _empty((len(items), *first["ccta"].shape), first["ccta"].dtype),
+        "ccta_points": _empty((len(items), longest, 3), torch.float32),
+        "mask": _empty((len(items), longest), torch.bool),
+    }
+    for k, item in enumerate(items):
+        n = item["mask"].shape[0]
+        batch["scpr"][k, :, :n] = item["scpr"]
+        batch["ccta"][k] = item["ccta"]
+        batch["ccta_points"][k, :n] = item["ccta_points"]
+        batch["ccta_points"][k, n:] = item["ccta_points"][-1]
+        batch["mask"][k, :n] = item["mask"]
+    for key in ("core_start", "core_end", "grade", "index"):
+        batch[key] = torch.stack([item[key] for item in items])
+    return batch

@@ -8,8 +8,8 @@ float64 ``[D, 3]`` (the SCPR frame: row i, column j of slice n samples
 ``points[n] + (i - (H-1)/2)·pixel·binormal[n] + (j - (W-1)/2)·pixel·normal[n]``); attributes
 ``case_id``, ``vessel_id``, ``split``, ``grade`` (0 when unknown), ``core_start``, ``core_end``,
 ``scpr_pixel`` (mm), ``ccta_origin`` ``[3]``, ``ccta_spacing`` ``[3]``, ``ccta_direction`` ``[9]``
-(the patch geometry, ITK convention) and any extras (e.g. the input ``start``/``end`` point ids). ``/index/`` holds ``instance_id``, ``case_id``, ``vessel_id``, ``split`` and
-``grade`` arrays in instance order so a split can be listed without opening every group.
+(the patch geometry, ITK convention) and any extras (e.g. the input ``start``/``end`` point ids). ``/index/`` holds ``instance_id``, ``case_id``, ``vessel_id``, ``split``,
+``grade``, ``core_start`` and ``core_end`` arrays in instance order so a split can be listed without opening every group.
 Root attributes: schema version, provenance, and ``normalisation`` (JSON: the HU window
 ``[low, high]`` that :func:`normalise` maps to ``[0, 1]``).
 """
@@ -32,6 +32,8 @@ from stages.io.artifacts import write_h5
 
 DEFAULT_WINDOW = (-300.0, 1200.0)
 _STR = h5py.string_dtype()
+_TEXT_COLUMNS = ("instance_id", "case_id", "vessel_id", "split")
+INDEX_COLUMNS = (*_TEXT_COLUMNS, "grade", "core_start", "core_end")
 
 
 @dataclass
@@ -68,16 +70,6 @@ class InstanceRecord:
             raise ValueError(f"instance {self.instance_id}: core {self.core_start}..{self.core_end} outside 0..{d - 1}")
 
 
-def normalise(hu: NDArray, window: tuple[float, float]) -> NDArray[np.float32]:
-    """HU clipped to ``window`` and mapped linearly to ``[0, 1]`` (float32)."""
-    low, high = window
-    out = hu.astype(np.float32)  # one float copy, then in place
-    np.clip(out, low, high, out=out)
-    out -= low
-    out *= 1.0 / (high - low)
-    return out
-
-
 def _hu16(values: NDArray) -> NDArray[np.int16]:
     return np.clip(np.rint(values), -32768, 32767).astype(np.int16)
 
@@ -89,7 +81,7 @@ def write_dataset(
     window: tuple[float, float] = DEFAULT_WINDOW,
 ) -> int:
     """Write all ``records`` atomically to ``path``; returns how many were written."""
-    columns: dict[str, list] = {k: [] for k in ("instance_id", "case_id", "vessel_id", "split", "grade")}
+    columns: dict[str, list] = {k: [] for k in INDEX_COLUMNS}
     with write_h5(path, prov) as h5:
         h5.attrs["normalisation"] = json.dumps({"window": list(window)})
         groups = h5.create_group("instances")
@@ -112,7 +104,7 @@ def write_dataset(
                 columns[key].append(getattr(record, key))
         index = h5.create_group("index")
         for key, values in columns.items():
-            index.create_dataset(key, data=np.array(values, dtype=np.int8 if key == "grade" else _STR))
+            index.create_dataset(key, data=np.array(values, dtype=_STR if key in _TEXT_COLUMNS else np.int64))
     return len(columns["instance_id"])
 
 
@@ -125,6 +117,8 @@ class DatasetIndex:
     vessel_id: NDArray[np.str_]
     split: NDArray[np.str_]
     grade: NDArray[np.int64]
+    core_start: NDArray[np.int64]
+    core_end: NDArray[np.int64]
     window: tuple[float, float]
 
 
@@ -136,9 +130,10 @@ def read_index(path: str | Path) -> DatasetIndex:
     try:
         with h5py.File(path, "r") as h5:
             index = h5["index"]
-            strings = {k: index[k].asstr()[()].astype(str) for k in ("instance_id", "case_id", "vessel_id", "split")}
+            columns = {k: index[k].asstr()[()].astype(str) if k in _TEXT_COLUMNS else index[k][()].astype(np.int64)
+                       for k in INDEX_COLUMNS}
             window = tuple(json.loads(h5.attrs["normalisation"])["window"])
-            return DatasetIndex(**strings, grade=index["grade"][()].astype(np.int64), window=window)
+            return DatasetIndex(**columns, window=window)
     except (OSError, KeyError) as exc:
         raise InputError(path, f"not a stenosis dataset file ({exc})") from None
 

@@ -163,7 +163,7 @@ def explain_instances(
     rows = {instance_id: k for k, instance_id in enumerate(data.instance_ids())}
     with h5py.File(dataset, "r") as h5:
         for instance_id in instance_ids:
-            batch = {k: v.to(device) for k, v in collate([data[rows[instance_id]]]).items()}
+            batch = data.to_device(collate([data[rows[instance_id]]]), device)
             result = grad_cam(model, head, batch, target)
             group = h5["instances"][instance_id]
             cams = {name: cam[0].cpu().numpy() for name, cam in result.maps.items()}

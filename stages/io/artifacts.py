@@ -22,7 +22,7 @@ import h5py
 
 import stages
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _HASH_CHUNK = 1 << 20
 
 

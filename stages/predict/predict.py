@@ -92,7 +92,7 @@ def predict(
     loader = DataLoader(data, batch_size=batch_size, shuffle=False, collate_fn=collate, num_workers=num_workers)
     probabilities, grades = [], []
     for batch in loader:
-        batch = {k: v.to(target) for k, v in batch.items()}
+        batch = data.to_device(batch, target)
         views = list(tta_views(batch)) if tta else [batch]
         outputs = torch.stack([model(view).float() for view in views]).mean(0)
         probabilities.append(head.probabilities(outputs).cpu().numpy())

@@ -80,10 +80,6 @@ def _sigterm_flag() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-
-
 def _check_labels(data: InstanceDataset, split: str) -> None:
     grades = data.index.grade[data.rows]
     if data.rows.size and (grades == 0).any():
@@ -183,7 +179,7 @@ class _Trainer:
                                 self.context.rank, self.context.world)[self.batch :]
         losses: list[float] = []
         for batch in self._loader(self.train_set, batches):
-            batch = _to(batch, self.context.device)
+            batch = self.train_set.to_device(batch, self.context.device)
             lr = learning_rate(self.step, base_lr=cfg.lr, warmup_steps=self.warmup_steps, total_steps=self.total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
@@ -216,7 +212,7 @@ class _Trainer:
         batches = [rows[i : i + self.config.optim.batch_size] for i in range(0, len(rows), self.config.optim.batch_size)]
         grades, preds, losses = [], [], []
         for batch in self._loader(self.val_set, batches):
-            batch = _to(batch, self.context.device)
+            batch = self.val_set.to_device(batch, self.context.device)
             with self._autocast():
                 outputs = self.model(batch).float()
             losses.append(self.head.loss(outputs, batch["grade"]).item() * len(batch["grade"]))

@@ -16,7 +16,7 @@ from scipy.ndimage import map_coordinates
 
 from stages.ccta.patch import PatchParams
 from stages.dataset.build import BuildParams, build_dataset
-from stages.dataset.loader import InstanceDataset
+from stages.dataset.loader import InstanceDataset, collate
 from stages.dataset.store import read_index, read_records
 from stages.scpr.extract import ScprParams
 from stenosis_cli.main import run
@@ -156,8 +156,8 @@ def test_bad_input_exit_2_and_skip_bad(name: str, cohort: Path, tmp_path: Path, 
 
 def test_loader_reads_the_built_dataset(built: Path) -> None:
     data = InstanceDataset(built)
-    item = data[0]
-    assert item["ccta"].shape == (1, 32, 32, 32) and 0 <= float(item["ccta"].min()) and float(item["ccta"].max()) <= 1
+    item = data.to_device(collate([data[0]]), "cpu")
+    assert item["ccta"].shape == (1, 1, 32, 32, 32) and 0 <= float(item["ccta"].min()) and float(item["ccta"].max()) <= 1
 
 
 def test_skip_bad_leaves_out_a_case_with_a_malformed_centerline_table(cohort: Path, tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ def test_predictions_csv_is_valid_and_evaluates(trained: tuple[Path, Path], tmp_
 
 def test_tta_views_keep_points_on_the_lumen(trained: tuple[Path, Path]) -> None:
     _, dataset = trained
-    batch = collate([InstanceDataset(dataset)[k] for k in range(3)])
+    data = InstanceDataset(dataset)
+    batch = data.to_device(collate([data[k] for k in range(3)]), "cpu")
     for view in tta_views(batch):
         for b in range(3):
             values = map_coordinates(view["ccta"][b, 0].numpy(), view["ccta_points"][b].numpy().T, order=1)

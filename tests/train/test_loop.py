@@ -44,7 +44,7 @@ def test_one_step_lowers_the_loss_on_a_fixed_batch(dataset: Path) -> None:
     torch.manual_seed(0)
     model, head = build(config(model={"dropout": 0.0}))
     data = InstanceDataset(dataset, "train")
-    batch = collate([data[k] for k in range(len(data))])
+    batch = data.to_device(collate([data[k] for k in range(len(data))]), "cpu")
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     before = head.loss(model(batch), batch["grade"])
     optimizer.zero_grad()
