@@ -29,7 +29,9 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
         raise InputError(path, f"column '{repeated[0]}' appears more than once in the header")
     for column in required:
         if column not in header:
-            raise InputError(path, f"missing column '{column}' (columns found: {', '.join(header)})")
+            hint = next((f"; the header looks {name}-separated, the tables are comma-separated"
+                         for sep, name in ((";", "semicolon"), ("\t", "tab")) if len(header) == 1 and sep in header[0]), "")
+            raise InputError(path, f"missing column '{column}' (columns found: {', '.join(header)}{hint})")
     try:
         raw = pd.read_csv(
             path, dtype=str, header=None, keep_default_na=False, skip_blank_lines=False, encoding="utf-8-sig"

@@ -16,6 +16,7 @@ from tests.fixtures import inside_points, replace_line
 DEFECTS = {
     # manifest
     "manifest missing column": ("manifest", 1, "case_id,image,split", None, None, "missing column 'centerlines'"),
+    "manifest semicolons": ("manifest", None, "case_id;image;centerlines\nc;i;x\n", None, None, "the header looks semicolon-separated"),
     "manifest empty file": ("manifest", None, "", None, None, "file is empty"),
     "manifest header only": ("manifest", None, "case_id,image,centerlines\n", None, None, "no rows"),
     "manifest duplicate case": ("manifest", 3, "case0,case1/image.nii.gz,case1/centerlines.csv,test", 3, "case_id", "duplicate case_id 'case0' (first on line 2)"),
