@@ -36,7 +36,6 @@ from stages.train.checkpoint import load_checkpoint, save_checkpoint
 from stages.train.config import SELECT_METRICS, TrainConfig
 from stages.train.curves import plot_curves, write_log
 from stages.train.factory import build
-from stages.train.losses import Head
 from stages.train.schedule import learning_rate
 
 Progress = Callable[[int, int, str], None]

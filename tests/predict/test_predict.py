@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from scipy.ndimage import map_coordinates
 
 from stages.dataset.loader import InstanceDataset, collate

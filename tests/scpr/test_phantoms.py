@@ -5,7 +5,6 @@ both frame rules; and on the real coronary centerline shapes of ../shared/realda
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import h5py
 import numpy as np
