@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from stages.errors import InputError
 from stages.io.geometry import Geometry
-from stages.io.artifacts import write_h5
+from stages.io.artifacts import SCHEMA_VERSION, write_h5
 
 DEFAULT_WINDOW = (-300.0, 1200.0)
 _STR = h5py.string_dtype()
@@ -129,6 +129,10 @@ def read_index(path: str | Path) -> DatasetIndex:
         raise InputError(path, "dataset file does not exist")
     try:
         with h5py.File(path, "r") as h5:
+            version = h5.attrs.get("schema_version")
+            if version is not None and int(version) != SCHEMA_VERSION:
+                raise InputError(path, f"dataset was written with schema version {int(version)}; this tool reads "
+                                 f"version {SCHEMA_VERSION}: rebuild it with `stenosis build-dataset`")
             index = h5["index"]
             columns = {k: index[k].asstr()[()].astype(str) if k in _TEXT_COLUMNS else index[k][()].astype(np.int64)
                        for k in INDEX_COLUMNS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -82,3 +83,10 @@ def test_not_a_dataset(tmp_path: Path) -> None:
         InstanceDataset(tmp_path / "x.h5")
     with pytest.raises(InputError, match="does not exist"):
         InstanceDataset(tmp_path / "none.h5")
+
+
+def test_dataset_of_another_schema_version(dataset_file: Path) -> None:
+    with h5py.File(dataset_file, "r+") as h5:
+        h5.attrs["schema_version"] = 1
+    with pytest.raises(InputError, match="schema version 1; this tool reads version 2"):
+        InstanceDataset(dataset_file)
