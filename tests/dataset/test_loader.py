@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader
 from stages.dataset.loader import Augment, InstanceDataset, collate
 from stages.dataset.store import DEFAULT_WINDOW, read_index
 from stages.errors import InputError
+from stages.io.artifacts import SCHEMA_VERSION
 from tests.dataset.helpers import write_tube_dataset
 
 BRIGHT = 400.0  # HU of the tube lumen; the background is -100 HU
@@ -87,6 +88,6 @@ def test_not_a_dataset(tmp_path: Path) -> None:
 
 def test_dataset_of_another_schema_version(dataset_file: Path) -> None:
     with h5py.File(dataset_file, "r+") as h5:
-        h5.attrs["schema_version"] = 1
-    with pytest.raises(InputError, match="schema version 1; this tool reads version 2"):
+        h5.attrs["schema_version"] = SCHEMA_VERSION - 1
+    with pytest.raises(InputError, match=f"schema version {SCHEMA_VERSION - 1}; this tool reads version {SCHEMA_VERSION}"):
         InstanceDataset(dataset_file)
