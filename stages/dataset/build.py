@@ -28,7 +28,7 @@ from stages.errors import InputError
 from stages.io.artifacts import atomic_output, provenance, read_provenance
 from stages.io.geometry import Geometry
 from stages.io.inputs import check_centerlines_inside
-from stages.io.tables import Case, Instance, Manifest, load_centerlines, load_instances, load_manifest, reference_problems
+from stages.io.tables import Case, Centerline, Instance, Manifest, load_centerlines, load_instances, load_manifest, reference_problems
 from stages.io.volumes import read_geometry
 from stages.parallel import run_jobs
 from stages.scpr.extract import ScprParams, prepare_case, run_case, scpr_path
@@ -82,14 +82,16 @@ class BuildSummary:
     n_grown: int
 
 
-def _case_problem(case: Case) -> str | None:
+def _case_problem(case: Case) -> tuple[str | None, dict[str, Centerline]]:
     """Why none of a case's instances can be built (unreadable image or centerlines, points
-    outside the image), or None."""
+    outside the image) or None, and the case's centerlines (empty when unreadable)."""
+    vessels: dict[str, Centerline] = {}
     try:
-        check_centerlines_inside(case.centerlines, load_centerlines(case.centerlines), read_geometry(case.image))
+        vessels = load_centerlines(case.centerlines)
+        check_centerlines_inside(case.centerlines, vessels, read_geometry(case.image))
     except InputError as exc:
-        return str(exc)
-    return None
+        return str(exc), vessels
+    return None, vessels
 
 
 def _check(
@@ -106,13 +108,15 @@ def _check(
             raise error
         skipped.append(Skipped(inst.instance_id, inst.case_id, reason))
 
-    bad_cases = {c.case_id: reason for c in cases if (reason := _case_problem(c)) is not None}
+    checks = {c.case_id: _case_problem(c) for c in cases}
+    bad_cases = {case_id: reason for case_id, (reason, _) in checks.items() if reason is not None}
     for inst in (i for i in instances if i.case_id in bad_cases):
         reason = bad_cases[inst.case_id]
         reject(inst, InputError(instances_path, f"instance '{inst.instance_id}' (case '{inst.case_id}'): {reason}",
                                 line=inst.line, field="case_id"), reason)
     checked = [i for i in instances if i.case_id not in bad_cases and (i.case_id in in_shard or i.case_id not in manifest_data.cases)]
-    for problem in reference_problems(checked, manifest_data):
+    vessels_of = {case_id: vessels for case_id, (reason, vessels) in checks.items() if reason is None}
+    for problem in reference_problems(checked, manifest_data, vessels_of):
         reject(problem.instance, problem.error(instances_path), problem.message)
     left_out = {s.instance_id for s in skipped}
     good = [i for i in checked if i.case_id in in_shard and i.instance_id not in left_out]

@@ -4,6 +4,7 @@ augmentation, producing the predictions table of DESIGN.md."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def dataset_mismatch(checkpoint_state: dict, dataset_path: Path) -> list[str]:
     return sorted(k for k in set(trained) & set(here) if k not in ignore and trained[k] != here[k])
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """The predictions ``table`` and the preprocessing parameters in which the dataset differs
+    from the one the checkpoint was trained on (``mismatch``, see :func:`dataset_mismatch`)."""
+
+    table: pd.DataFrame
+    mismatch: list[str]
+
+
 @torch.no_grad()
 def predict(
     checkpoint: str | Path,
@@ -72,8 +82,8 @@ def predict(
     batch_size: int = 16,
     num_workers: int = 0,
     progress: Callable[[int, int], None] | None = None,
-) -> pd.DataFrame:
-    """The predictions table (``instance_id, case_id, vessel_id, start, end, grade, pred,
+) -> Predictions:
+    """The predictions (table ``instance_id, case_id, vessel_id, start, end, grade, pred,
     p1..p5``; ``grade`` 0 where unknown) for the instances of ``split`` (``all``: every one).
 
     ``pred`` is the head's decoding of the model outputs (argmax for the classification and
@@ -103,4 +113,4 @@ def predict(
     table["pred"] = np.concatenate(grades)
     for k, column in enumerate(PROB_COLUMNS):
         table[column] = probs[:, k]
-    return table
+    return Predictions(table, dataset_mismatch(state, Path(dataset)))

@@ -25,16 +25,16 @@ def predict(
     """Predicted grade and probabilities p1..p5 for each instance; the grade column is left
     empty where the dataset has no ground truth."""
     from stages.evaluate.predictions import write_predictions  # torch loads only for the commands that need it
-    from stages.predict.predict import dataset_mismatch, predict as run_predict
-    from stages.train.checkpoint import load_checkpoint
+    from stages.predict.predict import predict as run_predict
 
     with progress_callback("predicting", quiet) as progress:
-        table = run_predict(checkpoint, dataset, split=split, device=device, tta=tta, batch_size=batch_size,
+        result = run_predict(checkpoint, dataset, split=split, device=device, tta=tta, batch_size=batch_size,
                             num_workers=workers, progress=progress)
+    table = result.table
     write_predictions(table, out)
     if quiet:
         return
-    differ = dataset_mismatch(load_checkpoint(checkpoint), dataset)
+    differ = result.mismatch
     if differ:
         err_console.print(f"warning: {dataset} was preprocessed with other parameters than the training data: {', '.join(differ)}")
     labelled = int((table["grade"] > 0).sum())
