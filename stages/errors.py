@@ -35,9 +35,3 @@ class InputError(StenosisError):
             where.append(f"column '{field}'")
         super().__init__(": ".join(where) + ": " + message)
 
-
-class NotImplementedYet(StenosisError):
-    """A subcommand or option that is planned but not built yet."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} is not implemented yet")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import stages
-from stenosis_cli.commands import build_dataset, crop_ccta, evaluate, extract_scpr, gradcam, pending, predict, synth, train, validate
+from stenosis_cli.commands import build_dataset, crop_ccta, demo, evaluate, extract_scpr, gradcam, predict, synth, train, validate
 from stenosis_cli.state import STATE
 
 app = typer.Typer(
@@ -42,11 +42,7 @@ def root(
     STATE.debug = debug
 
 
-# Every subcommand, in pipeline order; those without a module here are not built yet.
-ORDER = ("synth", "validate", "extract-scpr", "crop-ccta", "build-dataset", "train", "predict", "evaluate", "gradcam", "demo")
-BUILT = {"synth": synth, "validate": validate, "extract-scpr": extract_scpr, "crop-ccta": crop_ccta, "build-dataset": build_dataset, "train": train, "predict": predict, "evaluate": evaluate, "gradcam": gradcam}
-for _name in ORDER:
-    if _name in BUILT:
-        BUILT[_name].register(app)
-    else:
-        pending.register(app, _name)
+# Every subcommand, in pipeline order.
+COMMANDS = (synth, validate, extract_scpr, crop_ccta, build_dataset, train, predict, evaluate, gradcam, demo)
+for _command in COMMANDS:
+    _command.register(app)

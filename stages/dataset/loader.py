@@ -33,7 +33,9 @@ INTENSITY_KEYS = ("scpr", "ccta")
 
 @dataclass(frozen=True)
 class Augment:
-    """Training augmentation: random flips of each patch axis and of the SCPR cross-section,
+    """Training augmentation: a reversal of the instance's direction along the centerline
+    (SCPR slices, points, mask and core range; a stenosis grades the same either way), random
+    flips of each patch axis and of the SCPR cross-section,
     a rotation of the patch about a random axis by up to ``max_degrees`` (points rotated with
     it), a random rotation of the SCPR cross-section by a multiple of 90 degrees, and an
     intensity jitter: scale by ``1 ± intensity`` and shift by ``± intensity`` of the HU window's
@@ -42,12 +44,17 @@ class Augment:
     flip: bool = True
     max_degrees: float = 10.0
     intensity: float = 0.05
+    reverse: bool = True
 
     def __call__(
         self, item: Mapping[str, np.ndarray], rng: np.random.Generator, window: tuple[float, float]
     ) -> dict[str, np.ndarray]:
         ccta, points, scpr = item["ccta"].astype(np.float32), item["ccta_points"].astype(np.float64), item["scpr"]
         size = np.array(ccta.shape, dtype=np.float64)
+        mask, core = item["mask"], np.asarray(item["core"])
+        if self.reverse and rng.random() < 0.5:
+            scpr, points, mask = scpr[::-1], points[::-1], mask[::-1]
+            core = mask.shape[0] - 1 - core[::-1]
         if self.flip:
             for axis in np.flatnonzero(rng.random(3) < 0.5):
                 ccta = np.flip(ccta, axis)
@@ -65,7 +72,7 @@ class Augment:
         offset = low * (1 - scale) + rng.uniform(-self.intensity, self.intensity) * (high - low)
         return {**item, "ccta": np.ascontiguousarray(ccta) * scale + offset,
                 "scpr": np.ascontiguousarray(scpr, dtype=np.float32) * scale + offset,
-                "ccta_points": points.astype(np.float32)}
+                "ccta_points": points.astype(np.float32), "mask": np.ascontiguousarray(mask), "core": core}
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:
@@ -120,6 +127,7 @@ class InstanceDataset(Dataset):
         row = int(self.rows[item])
         group = self._h5()["instances"][self.index.instance_id[row]]
         arrays = {key: group[key][()] for key in (*INTENSITY_KEYS, "ccta_points", "mask")}
+        arrays["core"] = np.array([self.index.core_start[row], self.index.core_end[row]], np.int64)
         if self.augment is not None:
             arrays = self.augment(arrays, np.random.default_rng([self.seed, self.epoch, row]), self.index.window)
         return {
@@ -127,8 +135,8 @@ class InstanceDataset(Dataset):
             "ccta": torch.from_numpy(arrays["ccta"])[None],
             "ccta_points": torch.from_numpy(np.asarray(arrays["ccta_points"], np.float32)),
             "mask": torch.from_numpy(arrays["mask"].astype(bool)),
-            "core_start": torch.tensor(int(self.index.core_start[row])),
-            "core_end": torch.tensor(int(self.index.core_end[row])),
+            "core_start": torch.tensor(int(arrays["core"][0])),
+            "core_end": torch.tensor(int(arrays["core"][1])),
             "grade": torch.tensor(int(self.index.grade[row])),
             "index": torch.tensor(row),
         }

@@ -1,4 +1,4 @@
-"""The command line: help, version, unbuilt subcommands, one-line errors, --debug."""
+"""The command line: help, version, one-line errors, --debug."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from stenosis_cli.commands.pending import PENDING
 from stenosis_cli.main import run
 
 DESIGN_COMMANDS = [
@@ -35,13 +34,6 @@ def test_every_subcommand_help_shows_an_example(name: str, capsys: pytest.Captur
     assert run([name, "--help"]) == 0
     out = capsys.readouterr().out
     assert f"Example: stenosis {name}" in out
-
-
-@pytest.mark.parametrize("name", sorted(PENDING))
-def test_unbuilt_subcommand_exits_2(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run([name, "--some", "arg"]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == f"stenosis: error: 'stenosis {name}' is not implemented yet"
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

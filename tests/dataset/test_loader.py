@@ -61,6 +61,27 @@ def test_augmentation_keeps_points_on_lumen(dataset_file: Path, seed: int) -> No
     assert torch.equal(again[0]["ccta"], augmented[0]["ccta"])
 
 
+def test_reversal_keeps_the_core_on_the_same_slices(dataset_file: Path) -> None:
+    plain = InstanceDataset(dataset_file)
+    reversed_count = 0
+    for seed in range(8):
+        augmented = InstanceDataset(dataset_file, augment=Augment(flip=False, max_degrees=0, intensity=0), seed=seed)
+        for k in range(len(plain)):
+            a, b = plain[k], augmented[k]
+            n = a["mask"].shape[0]
+            core_a = slice(int(a["core_start"]), int(a["core_end"]) + 1)
+            core_b = slice(int(b["core_start"]), int(b["core_end"]) + 1)
+            if torch.equal(b["mask"], a["mask"]) and core_a == core_b:
+                assert torch.equal(b["scpr"], a["scpr"].float())
+                continue
+            reversed_count += 1
+            assert int(b["core_start"]) == n - 1 - int(a["core_end"]) and int(b["core_end"]) == n - 1 - int(a["core_start"])
+            assert torch.equal(b["mask"], a["mask"].flip(0))
+            assert torch.equal(b["scpr"][:, core_b], a["scpr"][:, core_a].flip(1).float())
+            assert torch.equal(b["ccta_points"][core_b], a["ccta_points"][core_a].flip(0))
+    assert 0 < reversed_count < 8 * len(plain)
+
+
 def test_collate_pads_variable_lengths(dataset_file: Path) -> None:
     data = InstanceDataset(dataset_file)
     batch = collate([data[0], data[1], data[2]])  # lengths 9, 14, 11

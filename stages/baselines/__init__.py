@@ -1,0 +1,1 @@
+"""Baselines that are not the CFR network."""

@@ -1,0 +1,1 @@
+"""`stenosis demo`: the whole pipeline on a small phantom cohort."""
