@@ -3,7 +3,7 @@ for the paper config at batch 2, beside inference (forward only, no gradients) o
 model on the same batches in the same run.
 
 The data is a small phantom cohort built with the default preprocessing (SCPR 48 x 48 at
-0.4 mm, 64^3 patch at 0.5 mm) unless --small (SCPR 16 x 16 at 0.5 mm, 32^3 patch at 1 mm).
+0.4 mm, 64^3 patch at 0.5 mm) unless --small (the demo's: SCPR 16 x 16 at 0.5 mm, 24^3 patch at 1 mm).
 
     python benchmarks/train_speed.py [--cases 6] [--steps 4] [--small]
 """
@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-from stages.ccta.patch import PatchParams
 from stages.dataset.build import BuildParams, build_dataset
 from stages.dataset.loader import InstanceDataset, collate
-from stages.scpr.extract import ScprParams
+from stages.demo.run import DemoSettings
 from stages.synth import generate_cohort
 from stages.train.config import load_config
 from stages.train.factory import build
@@ -71,7 +70,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--small", action="store_true")
     args = parser.parse_args()
-    params = BuildParams(scpr=ScprParams(size=16, pixel=0.5), patch=PatchParams(size=32, spacing=1.0)) if args.small else BuildParams()
+    params = DemoSettings().build_params() if args.small else BuildParams()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         generate_cohort(folder / "cohort", args.cases, seed=0, workers=2)

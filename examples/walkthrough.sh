@@ -22,7 +22,7 @@ stenosis extract-scpr --manifest "$WORK/cohort/cases.csv" -o "$WORK/scpr" --size
 # 4. The instance dataset: SCPR of each extended instance, CCTA patch, splits 3:1:1 by patient.
 #    Small sizes for a CPU (the paper: --size 48 --pixel 0.4 --patch 64 --spacing 0.5, the defaults).
 stenosis build-dataset --manifest "$WORK/cohort/cases.csv" --instances "$WORK/cohort/instances.csv" \
-    -o "$WORK/dataset.h5" --size 16 --pixel 0.5 --patch 32 --spacing 1.0 --workers 2
+    -o "$WORK/dataset.h5" --size 16 --pixel 0.5 --patch 24 --spacing 1.0 --workers 2
 
 # 5. Train the CFR model with the CR loss (GPU cluster: examples/configs/paper.yaml and examples/slurm/).
 #    A rerun continues (or, when finished, keeps) the run in $WORK/run.
