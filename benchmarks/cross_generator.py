@@ -7,7 +7,7 @@ preprocessing, predicts every instance and reports QWK and MAE beside the consta
 the most common grade, and the expected grade (sum of k * p_k) by true grade and by diameter
 reduction.
 
-    python benchmarks/cross_generator.py RUN/best.pt [--cases 30] [--seed 7] [--out DIR]
+    python benchmarks/cross_generator.py RUN/best.pt [--cases 30] [--seed 7] [--out DIR] [--no-wall]
 """
 
 from __future__ import annotations
@@ -45,15 +45,17 @@ def _vessel(rng: np.random.Generator, origin: np.ndarray, extent: np.ndarray) ->
     return curve[:: max(1, int(round(0.1 / step)))]
 
 
-def write_case(folder: Path, case_id: str, rng: np.random.Generator) -> list[dict]:
+def write_case(folder: Path, case_id: str, rng: np.random.Generator, wall: bool = True) -> list[dict]:
     """One case: image (NIfTI, LPS world with a non-trivial origin), centerlines CSV; returns
-    its instance rows (with the true reduction)."""
+    its instance rows (with the true reduction). ``wall``: a 1.5 mm wall of soft tissue around
+    every vessel (else the narrowing is filled with the background)."""
     origin = np.array([-40.0, 12.5, 80.0])
     extent = np.array(SIZE) * np.array(SPACING)
     zyx = np.stack(np.meshgrid(*[np.arange(n) for n in SIZE[::-1]], indexing="ij"), -1).reshape(-1, 3)
     world = origin + zyx[:, ::-1] * np.array(SPACING)
-    lumen_hu, wall_hu = rng.uniform(280, 480), rng.uniform(20, 70)
-    image = np.full(len(world), rng.uniform(-90, -40))
+    lumen_hu, wall_hu, background_hu = rng.uniform(280, 480), rng.uniform(20, 70), rng.uniform(-90, -40)
+    wall_hu = wall_hu if wall else background_hu
+    image = np.full(len(world), background_hu)
     rows, centerlines = [], []
     for v in range(int(rng.integers(1, 4))):
         curve = _vessel(rng, origin, extent)
@@ -85,11 +87,11 @@ def write_case(folder: Path, case_id: str, rng: np.random.Generator) -> list[dic
     return rows
 
 
-def write_cohort(folder: Path, n_cases: int, seed: int) -> pd.DataFrame:
+def write_cohort(folder: Path, n_cases: int, seed: int, wall: bool = True) -> pd.DataFrame:
     """cases.csv (all split test), instances.csv; returns instances with their reductions."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [row for k in range(n_cases) for row in write_case(folder, f"x{k:03d}", rng)]
+    rows = [row for k in range(n_cases) for row in write_case(folder, f"x{k:03d}", rng, wall)]
     pd.DataFrame({"case_id": [f"x{k:03d}" for k in range(n_cases)], "image": [f"x{k:03d}.nii.gz" for k in range(n_cases)],
                   "centerlines": [f"x{k:03d}_centerlines.csv" for k in range(n_cases)], "split": "test"}).to_csv(
         folder / "cases.csv", index=False)
@@ -111,9 +113,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--no-wall", action="store_true", help="No soft-tissue wall around the vessels.")
     args = parser.parse_args()
     folder = args.out or Path(tempfile.mkdtemp(prefix="cross_generator_"))
-    truth = write_cohort(folder, args.cases, args.seed)
+    truth = write_cohort(folder, args.cases, args.seed, wall=not args.no_wall)
     build_dataset(folder / "cases.csv", folder / "instances.csv", folder / "dataset.h5", build_params(args.checkpoint))
     preds = predict(args.checkpoint, folder / "dataset.h5", split="test").table.merge(truth[["instance_id", "reduction"]])
     y, p = preds["grade"].to_numpy(), preds["pred"].to_numpy()

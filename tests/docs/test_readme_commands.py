@@ -1,4 +1,4 @@
-"""The commands the README and the walk-through show: each parses against the real command
+"""The commands the README, the examples' README and the walk-through show: each parses against the real command
 line (subcommand and every option exist, values convert, nothing required is missing), and
 the README's test command is the one CI runs."""
 
@@ -16,6 +16,7 @@ from stenosis_cli.app import app
 ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
 WALKTHROUGH = ROOT / "examples" / "walkthrough.sh"
+EXAMPLES_README = ROOT / "examples" / "README.md"
 SHELL_VARIABLES = {"$WORK": "work", "$CONFIG": "examples/configs/demo.yaml", "$RESUME": "",
                    "$SLURM_ARRAY_TASK_ID": "0", "$SLURM_ARRAY_TASK_COUNT": "4"}
 
@@ -55,8 +56,15 @@ def _walkthrough_lines() -> list[str]:
     return [line.split("|| ")[-1].strip() for line in text.splitlines() if "stenosis " in line and not line.startswith("#")]
 
 
-README_COMMANDS = _stenosis_commands(_code_lines(README.read_text()))
-WALKTHROUGH_COMMANDS = _stenosis_commands(_walkthrough_lines())
+def _inline_examples(markdown: str) -> list[str]:
+    """Inline code spans that are whole ``stenosis`` invocations with arguments (not a bare
+    command name in prose, not elided with ``...``)."""
+    spans = re.findall(r"`(stenosis [^`]+)`", markdown)
+    return [" ".join(span.split()) for span in spans if "..." not in span and "[" not in span and len(span.split()) > 2]
+
+
+README_COMMANDS = _stenosis_commands(_code_lines(README.read_text()) + _inline_examples(README.read_text()))
+WALKTHROUGH_COMMANDS = _stenosis_commands(_walkthrough_lines()) + _stenosis_commands(_code_lines(EXAMPLES_README.read_text()))
 
 
 def test_the_readme_shows_every_subcommand() -> None:
