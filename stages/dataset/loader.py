@@ -22,7 +22,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
-from scipy.ndimage import affine_transform
+from scipy.ndimage import affine_transform, gaussian_filter
 from torch import Tensor
 from torch.utils.data import Dataset, get_worker_info
 
@@ -37,14 +37,18 @@ class Augment:
     (SCPR slices, points, mask and core range; a stenosis grades the same either way), random
     flips of each patch axis and of the SCPR cross-section,
     a rotation of the patch about a random axis by up to ``max_degrees`` (points rotated with
-    it), a random rotation of the SCPR cross-section by a multiple of 90 degrees, and an
+    it), a random rotation of the SCPR cross-section by a multiple of 90 degrees, an
     intensity jitter: scale by ``1 ± intensity`` and shift by ``± intensity`` of the HU window's
-    width (the same for both volumes)."""
+    width (the same for both volumes), and for each volume a Gaussian blur of up to ``blur``
+    voxels (sigma) and Gaussian noise of up to ``noise`` HU (standard deviation): other
+    scanners' sharpness and noise."""
 
     flip: bool = True
     max_degrees: float = 10.0
     intensity: float = 0.05
     reverse: bool = True
+    noise: float = 0.0
+    blur: float = 0.0
 
     def __call__(
         self, item: Mapping[str, np.ndarray], rng: np.random.Generator, window: tuple[float, float]
@@ -67,12 +71,21 @@ class Augment:
             # output index o samples input index R^T (o - c) + c; a point p moves to R (p - c) + c
             ccta = affine_transform(ccta, rotation.T, offset=centre - rotation.T @ centre, order=1, mode="nearest")
             points = (points - centre) @ rotation.T + centre
+        ccta, scpr = self._degrade(np.ascontiguousarray(ccta), rng), self._degrade(np.ascontiguousarray(scpr, np.float32), rng)
         low, high = window
         scale = 1 + rng.uniform(-self.intensity, self.intensity)
         offset = low * (1 - scale) + rng.uniform(-self.intensity, self.intensity) * (high - low)
-        return {**item, "ccta": np.ascontiguousarray(ccta) * scale + offset,
-                "scpr": np.ascontiguousarray(scpr, dtype=np.float32) * scale + offset,
+        return {**item, "ccta": ccta * scale + offset, "scpr": scpr * scale + offset,
                 "ccta_points": points.astype(np.float32), "mask": np.ascontiguousarray(mask), "core": core}
+
+    def _degrade(self, volume: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``volume`` blurred by a random sigma in ``[0, blur]`` voxels and with Gaussian
+        noise of a random std in ``[0, noise]`` HU added (float32)."""
+        if self.blur > 0:
+            volume = gaussian_filter(volume, sigma=rng.uniform(0, self.blur), mode="nearest")
+        if self.noise > 0:
+            volume = volume + rng.normal(0, rng.uniform(0, self.noise), volume.shape).astype(np.float32)
+        return volume
 
 
 def _rotation(axis: np.ndarray, angle: float) -> np.ndarray:

@@ -28,6 +28,7 @@ from typing import Any
 
 from stages.ccta.patch import PatchParams
 from stages.dataset.build import BuildParams
+from stages.errors import InputError
 from stages.io.artifacts import write_text
 from stages.scpr.extract import ScprParams
 
@@ -146,6 +147,8 @@ def run_demo(
     from stages.train.loop import train
 
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "the demo's output folder exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     where = paths(out)
     state = _read_state(out)

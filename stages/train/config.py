@@ -68,10 +68,13 @@ class DataConfig:
     augment: bool = True
     max_degrees: float = 10.0
     intensity: float = 0.05
+    noise: float = 0.0
+    blur: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.num_workers < 0:
-            raise ValueError(f"data.num_workers must be >= 0, got {self.num_workers}")
+        for name in ("num_workers", "max_degrees", "intensity", "noise", "blur"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"data.{name} must be >= 0, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ class _Trainer:
 
     def __init__(self, dataset: Path, config: TrainConfig, run_dir: Path, context: distributed.Context) -> None:
         self.config, self.run_dir, self.context = config, run_dir, context
-        augment = Augment(max_degrees=config.data.max_degrees, intensity=config.data.intensity) if config.data.augment else None
+        data = config.data
+        augment = Augment(max_degrees=data.max_degrees, intensity=data.intensity, noise=data.noise, blur=data.blur) if data.augment else None
         self.train_set = InstanceDataset(dataset, "train", augment=augment, seed=config.run.seed)
         self.val_set = InstanceDataset(dataset, "val")
         if len(self.train_set) == 0:

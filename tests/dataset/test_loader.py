@@ -82,6 +82,18 @@ def test_reversal_keeps_the_core_on_the_same_slices(dataset_file: Path) -> None:
     assert 0 < reversed_count < 8 * len(plain)
 
 
+def test_noise_and_blur_degrade_within_their_bounds(dataset_file: Path) -> None:
+    plain = InstanceDataset(dataset_file)[0]
+    still = dict(flip=False, max_degrees=0, intensity=0, reverse=False)
+    noisy = InstanceDataset(dataset_file, augment=Augment(**still, noise=30.0), seed=2)[0]
+    residual = (noisy["ccta"] - plain["ccta"].float()).numpy()
+    assert 0 < residual.std() <= 30.0 * 1.1 and abs(residual.mean()) < 3.0
+    blurred = InstanceDataset(dataset_file, augment=Augment(**still, blur=1.5), seed=2)[0]["ccta"].numpy()
+    original = plain["ccta"].numpy().astype(np.float64)
+    assert np.abs(np.diff(blurred, axis=2)).mean() < np.abs(np.diff(original, axis=2)).mean()  # smoother
+    assert blurred.mean() == pytest.approx(original.mean(), rel=0.02)  # nearest-edge blur keeps the level
+
+
 def test_collate_pads_variable_lengths(dataset_file: Path) -> None:
     data = InstanceDataset(dataset_file)
     batch = collate([data[0], data[1], data[2]])  # lengths 9, 14, 11

@@ -53,3 +53,20 @@ def test_changed_training_redoes_only_training_onwards(demo_out: Path, tmp_path:
     result = run_demo(out, settings)
     assert [s for s in STAGES if result.reused[s]] == ["synth", "build-dataset"]
     assert len((out / "run/metrics.csv").read_text().splitlines()) == 1 + 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cases", "2"], "Invalid value for '--cases'"),
+        (["--gradcam", "-1"], "Invalid value for '--gradcam'"),
+        (["--out", "A_FILE"], "A_FILE: the demo's output folder exists and is not a folder"),
+    ],
+)
+def test_bad_demo_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    (tmp_path / "A_FILE").write_text("")
+    args = [str(tmp_path / a) if a == "A_FILE" else a for a in args]
+    code = run(["demo", "--out", str(tmp_path / "out"), *args] if "--out" not in args else ["demo", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message.replace("A_FILE", str(tmp_path / "A_FILE")) in err, err
+    assert not (tmp_path / "out").exists()

@@ -37,6 +37,7 @@ def test_train_cli_writes_a_run(tmp_path: Path) -> None:
         (["--set", "optim.lr=fast"], "optim.lr must be a number, got 'fast'"),
         (["--set", "loss.name=focal"], "loss.name must be one of"),
         (["--set", "model.heads=3"], "heads must divide dim"),
+        (["--set", "data.noise=-5"], "data.noise must be >= 0, got -5"),
         (["--config", "CONFIG_BAD_YAML"], "not valid YAML"),
         (["--config", "CONFIG_UNKNOWN_SECTION"], "unknown config section(s): optimiser"),
         (["--dataset", "NO_DATASET"], "dataset file does not exist"),
