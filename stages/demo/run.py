@@ -159,8 +159,11 @@ def run_demo(
     def report(stage: str) -> Callable[..., None]:
         return lambda done, total, status="": progress(stage, done, total, status) if progress else None
 
+    def inputs_of(stage: str) -> Any:
+        return json.loads(json.dumps(settings.stage_inputs(stage)))  # as demo.json holds them
+
     def run_stage(stage: str, work: Callable[[], None]) -> None:
-        inputs = json.loads(json.dumps(settings.stage_inputs(stage)))
+        inputs = inputs_of(stage)
         reused[stage] = state.get(stage) == inputs and where[stage].exists()
         if reused[stage]:
             seconds[stage] = 0.0
@@ -189,10 +192,10 @@ def run_demo(
 
     def train_stage() -> None:
         run_dir = out / "run"
-        resume = (run_dir / "last.pt").exists() and state.get("train-started") == settings.stage_inputs("train")
+        resume = (run_dir / "last.pt").exists() and state.get("train-started") == inputs_of("train")
         if not resume:
             shutil.rmtree(run_dir, ignore_errors=True)  # a run of other settings: the demo owns this folder
-        state["train-started"] = json.loads(json.dumps(settings.stage_inputs("train")))
+        state["train-started"] = inputs_of("train")  # a killed run of these settings is resumed
         write_text(out / STATE_FILE, json.dumps(state, indent=2) + "\n")
         train(where["build-dataset"], config, run_dir, resume=resume, progress=report("train"))
 
