@@ -41,7 +41,8 @@ def measure(dataset: Path, config: Path, batch_size: int, steps: int) -> tuple[f
     model, head = build(cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr)
     data = InstanceDataset(dataset)
-    batches = [collate([data[(k * batch_size + j) % len(data)] for j in range(batch_size)]) for k in range(steps + 1)]
+    batches = [data.to_device(collate([data[(k * batch_size + j) % len(data)] for j in range(batch_size)]), "cpu")
+               for k in range(steps + 1)]
 
     def train_step(batch: dict) -> None:
         loss = head.loss(model(batch), batch["grade"])
