@@ -86,7 +86,8 @@ def main() -> None:
         model, _ = build(config)
         save_checkpoint(folder / "demo.pt", {"model": model.state_dict(), "config": config.to_dict()})
         model, head, _, _ = restore(folder / "demo.pt", torch.device("cpu"))
-        batch = collate([InstanceDataset(folder / "dataset.h5")[0]])
+        data = InstanceDataset(folder / "dataset.h5")
+        batch = data.to_device(collate([data[0]]), "cpu")
 
         def forward() -> None:
             with torch.no_grad():
