@@ -81,10 +81,11 @@ class DemoSettings:
 
     def stage_inputs(self, stage: str) -> dict[str, Any]:
         """The settings ``stage`` depends on, its own and those of every stage before it."""
+        from stages.train.config import load_config  # torch loads only when the demo runs
         own = {
             "synth": {"cases": self.cases, "seed": self.seed, "grade_mix": list(self.grade_mix)},
             "build-dataset": {"scpr": [self.scpr_size, self.scpr_pixel], "patch": [self.patch_size, self.patch_spacing]},
-            "train": {"config": Path(self.config).read_text(), "overrides": list(self.overrides)},
+            "train": load_config(self.config, self.overrides).to_dict(),  # the values, not the file's comments
             "predict": {},
             "evaluate": {},
             "gradcam": {"n": self.gradcam},

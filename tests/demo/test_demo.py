@@ -70,3 +70,15 @@ def test_bad_demo_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and message.replace("A_FILE", str(tmp_path / "A_FILE")) in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_config_differing_only_in_comments_reuses_training(demo_out: Path, tmp_path: Path) -> None:
+    from stages.demo.run import DEMO_CONFIG
+
+    commented = tmp_path / "demo.yaml"
+    commented.write_text("# a note that changes nothing\n" + DEMO_CONFIG.read_text())
+    settings = DemoSettings(cases=5, seed=1, overrides=("optim.epochs=1", "optim.warmup_epochs=1"), gradcam=2,
+                            config=str(commented))
+    assert settings.stage_inputs("train") == DemoSettings(
+        cases=5, seed=1, overrides=("optim.epochs=1", "optim.warmup_epochs=1"), gradcam=2).stage_inputs("train")
+    assert all(run_demo(demo_out, settings).reused.values())
