@@ -121,8 +121,8 @@ def main() -> None:
         for seed in args.seeds:
             table = run_method(method, seed, dataset, args.out, args.epochs)
             n_test = len(table)
-            results.setdefault(method, []).append({"seed": seed, **{m: metrics_report(table["grade"], table["pred"])[m]
-                                                                     for m in METRICS}})
+            report = metrics_report(table["grade"], table["pred"])
+            results.setdefault(method, []).append({"seed": seed, **{m: report[m] for m in METRICS}})
             print(method, seed, {m: round(results[method][-1][m], 3) for m in METRICS}, flush=True)
     header = (f"Phantom cohort of {args.cases} cases (seed {settings.seed}, grade mix {list(settings.grade_mix)}), "
               f"demo config{f' with {args.epochs} epochs' if args.epochs else ''}, seeds {args.seeds}.")

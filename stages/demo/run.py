@@ -23,14 +23,18 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stages.ccta.patch import PatchParams
 from stages.dataset.build import BuildParams
 from stages.errors import InputError
 from stages.io.artifacts import write_text
 from stages.scpr.extract import ScprParams
+
+if TYPE_CHECKING:
+    from stages.train.config import TrainConfig
 
 DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
 STAGES = ("synth", "build-dataset", "train", "predict", "evaluate", "gradcam")
@@ -79,19 +83,29 @@ class DemoSettings:
             seed=self.seed,
         )
 
-    def stage_inputs(self, stage: str) -> dict[str, Any]:
-        """The settings ``stage`` depends on, its own and those of every stage before it."""
+    @cached_property
+    def train_config(self) -> TrainConfig:
+        """The training config: ``config`` with the ``overrides`` applied."""
         from stages.train.config import load_config  # torch loads only when the demo runs
+
+        return load_config(self.config, self.overrides)
+
+    @cached_property
+    def _chained_inputs(self) -> dict[str, dict[str, Any]]:
         own = {
             "synth": {"cases": self.cases, "seed": self.seed, "grade_mix": list(self.grade_mix)},
             "build-dataset": {"scpr": [self.scpr_size, self.scpr_pixel], "patch": [self.patch_size, self.patch_spacing]},
-            "train": load_config(self.config, self.overrides).to_dict(),  # the values, not the file's comments
+            "train": self.train_config.to_dict(),  # the values, not the file's comments
             "predict": {},
             "evaluate": {},
             "gradcam": {"n": self.gradcam},
         }
-        upto = STAGES[: STAGES.index(stage) + 1]
-        return {name: own[name] for name in upto}
+        chained = {stage: {name: own[name] for name in STAGES[: k + 1]} for k, stage in enumerate(STAGES)}
+        return json.loads(json.dumps(chained))  # as demo.json holds them
+
+    def stage_inputs(self, stage: str) -> dict[str, Any]:
+        """The settings ``stage`` depends on, its own and those of every stage before it."""
+        return self._chained_inputs[stage]
 
 
 @dataclass(frozen=True)
@@ -144,7 +158,6 @@ def run_demo(
     from stages.explain.write import write_gradcam
     from stages.predict.predict import predict
     from stages.synth import generate_cohort
-    from stages.train.config import load_config
     from stages.train.loop import train
 
     out = Path(out)
@@ -153,18 +166,14 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     where = paths(out)
     state = _read_state(out)
-    config = load_config(settings.config, settings.overrides)
     seconds: dict[str, float] = {}
     reused: dict[str, bool] = {}
 
     def report(stage: str) -> Callable[..., None]:
         return lambda done, total, status="": progress(stage, done, total, status) if progress else None
 
-    def inputs_of(stage: str) -> Any:
-        return json.loads(json.dumps(settings.stage_inputs(stage)))  # as demo.json holds them
-
     def run_stage(stage: str, work: Callable[[], None]) -> None:
-        inputs = inputs_of(stage)
+        inputs = settings.stage_inputs(stage)
         reused[stage] = state.get(stage) == inputs and where[stage].exists()
         if reused[stage]:
             seconds[stage] = 0.0
@@ -193,12 +202,12 @@ def run_demo(
 
     def train_stage() -> None:
         run_dir = out / "run"
-        resume = (run_dir / "last.pt").exists() and state.get("train-started") == inputs_of("train")
+        resume = (run_dir / "last.pt").exists() and state.get("train-started") == settings.stage_inputs("train")
         if not resume:
             shutil.rmtree(run_dir, ignore_errors=True)  # a run of other settings: the demo owns this folder
-        state["train-started"] = inputs_of("train")  # a killed run of these settings is resumed
+        state["train-started"] = settings.stage_inputs("train")  # a killed run of these settings is resumed
         write_text(out / STATE_FILE, json.dumps(state, indent=2) + "\n")
-        train(where["build-dataset"], config, run_dir, resume=resume, progress=report("train"))
+        train(where["build-dataset"], settings.train_config, run_dir, resume=resume, progress=report("train"))
 
     run_stage("train", train_stage)
     run_stage("predict", lambda: write_predictions(
